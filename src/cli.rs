@@ -1,0 +1,166 @@
+//! Command-line interface (clap derive). Every subcommand is a thin wrapper over a library
+//! function; errors are printed once, with their fix, and mapped to exit codes (2 = bad input).
+
+mod data_cmd;
+mod export;
+pub mod model_cmd;
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::data::{LoadOptions, ValidPolicy};
+use crate::error::{Error, Result};
+
+/// Causal multi-behavior recommenders (MCLMR): train, evaluate, explain, explore.
+#[derive(Debug, Parser)]
+#[command(name = "mclmr", version, about, long_about = None)]
+pub struct Cli {
+    /// What to do; without a subcommand the explorer opens on the shipped sample data.
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Inspect or validate a dataset.
+    #[command(subcommand)]
+    Data(DataCommand),
+    /// Generate a confounded synthetic dataset with ground truth (METHOD.md §8).
+    Synth(SynthArgs),
+    /// Train a backbone, plain or +MCLMR, or save a rule baseline.
+    Train(model_cmd::TrainArgs),
+    /// Full-ranking evaluation of a checkpoint (do and raw, bias diagnostics).
+    Eval(model_cmd::EvalArgs),
+    /// Top-K items for one user.
+    Recommend(model_cmd::RecommendArgs),
+    /// Explain the score of one (user, item) pair.
+    Explain(model_cmd::ExplainArgs),
+    /// Export top-K lists of all users to CSV, JSON or Parquet.
+    Export(model_cmd::ExportArgs),
+    /// Print the configuration.
+    Config {
+        /// Print the commented default TOML.
+        #[arg(long)]
+        default: bool,
+    },
+}
+
+/// `mclmr data …`
+#[derive(Debug, Subcommand)]
+pub enum DataCommand {
+    /// Print a statistics card of a dataset.
+    Stats {
+        /// Dataset directory or event-log file.
+        dir: PathBuf,
+        #[command(flatten)]
+        load: DataOpts,
+        /// Print machine-readable JSON instead of the card.
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check a dataset and exit 0 when it is usable (2 with the problem otherwise).
+    Validate {
+        /// Dataset directory or event-log file.
+        dir: PathBuf,
+        #[command(flatten)]
+        load: DataOpts,
+    },
+}
+
+/// Options shared by every command that reads a dataset.
+#[derive(Debug, Args, Clone, Default)]
+pub struct DataOpts {
+    /// Behavior order, weakest → target, comma separated (e.g. `view,cart,buy`); overrides the
+    /// dataset config and the layout's default.
+    #[arg(long, value_delimiter = ',')]
+    pub behaviors: Option<Vec<String>>,
+    /// Dataset config (TOML) to use instead of `DIR/dataset.toml`.
+    #[arg(long = "data-config")]
+    pub data_config: Option<PathBuf>,
+    /// What to do with a validation split that overlaps the training target pairs:
+    /// `holdout` (remove them from training), `keep` (train on them too) or `skip` (ignore it).
+    #[arg(long, value_parser = parse_valid_policy)]
+    pub valid: Option<ValidPolicy>,
+}
+
+impl DataOpts {
+    /// The loader options these flags describe.
+    pub fn load_options(&self) -> LoadOptions {
+        LoadOptions {
+            behaviors: self.behaviors.clone(),
+            config: self.data_config.clone(),
+            valid_policy: self.valid,
+        }
+    }
+}
+
+fn parse_valid_policy(s: &str) -> std::result::Result<ValidPolicy, String> {
+    s.parse()
+}
+
+/// `mclmr synth …`
+#[derive(Debug, Args)]
+pub struct SynthArgs {
+    /// Output directory (created; files inside are overwritten).
+    #[arg(long)]
+    pub out: PathBuf,
+    /// Random seed; the same seed gives byte-identical files.
+    #[arg(long, default_value_t = 7)]
+    pub seed: u64,
+    /// Number of users.
+    #[arg(long, default_value_t = crate::synth::SynthConfig::default().users)]
+    pub users: usize,
+    /// Number of items.
+    #[arg(long, default_value_t = crate::synth::SynthConfig::default().items)]
+    pub items: usize,
+}
+
+/// Parses the arguments, runs the command and returns the process exit code.
+pub fn main() -> i32 {
+    crate::runtime::init();
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { 2 } else { 0 };
+            let _ = e.print();
+            return code;
+        }
+    };
+    match run(cli) {
+        Ok(()) => 0,
+        Err(e) => {
+            eprintln!("error: {e}");
+            e.exit_code()
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        None => Err(Error::Other(
+            "the explorer is not built yet; see `mclmr --help`".into(),
+        )),
+        Some(Command::Data(cmd)) => data_cmd::run(cmd),
+        Some(Command::Train(a)) => model_cmd::run_train(a),
+        Some(Command::Eval(a)) => model_cmd::run_eval(a),
+        Some(Command::Recommend(a)) => model_cmd::run_recommend(a),
+        Some(Command::Explain(a)) => model_cmd::run_explain(a),
+        Some(Command::Export(a)) => model_cmd::run_export(a),
+        Some(Command::Config { .. }) => {
+            model_cmd::print_default_config();
+            Ok(())
+        }
+        Some(Command::Synth(args)) => {
+            let cfg = crate::synth::SynthConfig {
+                users: args.users,
+                items: args.items,
+                ..Default::default()
+            };
+            let summary = crate::synth::generate(&args.out, args.seed, &cfg)?;
+            println!("{summary}");
+            Ok(())
+        }
+    }
+}

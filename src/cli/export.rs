@@ -1,0 +1,74 @@
+//! Exports of top-K lists (CSV, Parquet through polars; JSON through serde), written
+//! atomically so an interrupted export never leaves half a file.
+
+use std::path::Path;
+
+use polars::prelude::*;
+
+use crate::data::Dataset;
+use crate::error::{Error, Result};
+use crate::train::checkpoint::atomic_write;
+
+/// Writes `user, rank, item` rows (original ids) for every user's list.
+pub fn write_recommendations(out: &Path, data: &Dataset, lists: &[Vec<u32>]) -> Result<()> {
+    let ext = out
+        .extension()
+        .and_then(|e| e.to_str())
+        .unwrap_or("")
+        .to_ascii_lowercase();
+    let mut users = Vec::new();
+    let mut ranks = Vec::new();
+    let mut items = Vec::new();
+    for (u, list) in lists.iter().enumerate() {
+        for (r, &i) in list.iter().enumerate() {
+            users.push(data.user_ids[u].clone());
+            ranks.push(r as u32 + 1);
+            items.push(data.item_ids[i as usize].clone());
+        }
+    }
+    let bytes = match ext.as_str() {
+        "json" => {
+            let rows: Vec<_> = lists
+                .iter()
+                .enumerate()
+                .map(|(u, l)| serde_json::json!({"user": data.user_ids[u], "items": l.iter().map(|&i| data.item_ids[i as usize].clone()).collect::<Vec<_>>()}))
+                .collect();
+            serde_json::to_vec(&rows).map_err(|e| Error::Other(e.to_string()))?
+        }
+        "csv" | "parquet" => {
+            let pe = |e: PolarsError| Error::Other(format!("export failed: {e}"));
+            let mut df = DataFrame::new_infer_height(vec![
+                Column::new("user".into(), users),
+                Column::new("rank".into(), ranks),
+                Column::new("item".into(), items),
+            ])
+            .map_err(pe)?;
+            let mut buf = Vec::new();
+            if ext == "csv" {
+                CsvWriter::new(&mut buf).finish(&mut df).map_err(pe)?;
+            } else {
+                ParquetWriter::new(&mut buf).finish(&mut df).map_err(pe)?;
+            }
+            buf
+        }
+        _ => {
+            return Err(Error::bad_arg(
+                "unsupported export format",
+                out.display().to_string(),
+                "name the output file .csv, .json or .parquet",
+            ))
+        }
+    };
+    atomic_write(out, &bytes)?;
+    eprintln!(
+        "wrote {} recommendations for {} users to {}",
+        items_len(lists),
+        lists.len(),
+        out.display()
+    );
+    Ok(())
+}
+
+fn items_len(lists: &[Vec<u32>]) -> usize {
+    lists.iter().map(Vec::len).sum()
+}

@@ -1,0 +1,247 @@
+//! Why an item is recommended: the exact split of a (user, item) score (METHOD.md §3–§4).
+//!
+//! `f(u,i) = ⟨P^T_u, Z_i⟩ + Σ_m g_{u,m} ⟨E_m(u), Z_i⟩ + Σ_b g_{u,b} w_b x_b(u,i)`: a target
+//! term, one term per expert (with the user's gate weight) and one evidence term per auxiliary
+//! behavior; then the confounder terms of the `do` and `raw` logits and their difference, and
+//! the items of the user's history (per behavior) closest to the item.
+
+use serde::{Deserialize, Serialize};
+
+use crate::data::Dataset;
+use crate::model::inference::{cosine, dot, Inference};
+use crate::model::Ranker;
+
+/// One expert's contribution.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ExpertTerm {
+    /// Expert name (auxiliary behavior or `sharedN`).
+    pub name: String,
+    /// The user's gate weight `g_{u,m}`.
+    pub gate: f32,
+    /// `g_{u,m} ⟨E_m(u), Z_i⟩`.
+    pub term: f32,
+}
+
+/// One auxiliary behavior's pair-level evidence.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EvidenceTerm {
+    /// Behavior name.
+    pub behavior: String,
+    /// Times the user did this behavior with the item.
+    pub count: u32,
+    /// The user's gate weight for this behavior's expert.
+    pub gate: f32,
+    /// Learned weight `w_b`.
+    pub weight: f32,
+    /// `g_{u,b} w_b ln(1 + count)`.
+    pub term: f32,
+}
+
+/// Confounder terms of one logit.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct ConfounderTerms {
+    /// `⟨c^U, Z_i⟩` (stratum effect or prior average).
+    pub user_habit: f32,
+    /// `⟨Z_u, c^I⟩`.
+    pub item_distribution: f32,
+    /// `β`.
+    pub item_bias: f32,
+}
+
+impl ConfounderTerms {
+    /// Sum of the three terms.
+    pub fn total(&self) -> f32 {
+        self.user_habit + self.item_distribution + self.item_bias
+    }
+}
+
+/// Closest history items of one behavior.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Nearest {
+    /// Behavior name.
+    pub behavior: String,
+    /// `(original item id, cosine of fused representations)`, best first.
+    pub items: Vec<(String, f32)>,
+}
+
+/// The decomposition of one (user, item) score.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Explanation {
+    /// Original user id.
+    pub user: String,
+    /// Original item id.
+    pub item: String,
+    /// Interventional score.
+    pub score_do: f32,
+    /// Observational score.
+    pub score_raw: f32,
+    /// `⟨P^T_u, Z_i⟩` (for a plain model the whole score; for a rule, its popularity part).
+    pub target_term: f32,
+    /// Expert terms.
+    pub experts: Vec<ExpertTerm>,
+    /// Evidence terms (for a rule: the behavior tier that ranks the item).
+    pub evidence: Vec<EvidenceTerm>,
+    /// `do` confounder terms.
+    pub confounders_do: Option<ConfounderTerms>,
+    /// `raw` confounder terms.
+    pub confounders_raw: Option<ConfounderTerms>,
+    /// User habit stratum and item stratum.
+    pub strata: Option<(u32, u32)>,
+    /// `raw − do`: what the confounders add to this pair's observational score.
+    pub raw_minus_do: f32,
+    /// Closest items in the user's history per behavior.
+    pub nearest: Vec<Nearest>,
+}
+
+/// Explains the score of item `i` for user `u` (dense indices).
+pub fn explain(ranker: &Ranker, data: &Dataset, u: u32, i: u32) -> Explanation {
+    match ranker {
+        Ranker::Neural(inf) => explain_neural(inf, data, u, i),
+        Ranker::Rule(rule) => {
+            let score = rule.score_users(&[u])[i as usize];
+            let names = data.behavior_names();
+            let evidence = rule
+                .order
+                .iter()
+                .enumerate()
+                .map(|(rank, &b)| {
+                    let has = rule.aux_csr[b].contains(u as usize, i);
+                    EvidenceTerm {
+                        behavior: names[b].clone(),
+                        count: u32::from(has),
+                        gate: 1.0,
+                        weight: (rule.order.len() - rank) as f32,
+                        term: 0.0,
+                    }
+                })
+                .collect::<Vec<_>>();
+            let pop = rule.pop[i as usize];
+            let mut evidence = evidence;
+            // Only the first behavior (in rule order) that contains the item counts.
+            if let Some(e) = evidence.iter_mut().find(|e| e.count > 0) {
+                e.term = e.weight;
+            }
+            Explanation {
+                user: data.user_ids[u as usize].clone(),
+                item: data.item_ids[i as usize].clone(),
+                score_do: score,
+                score_raw: score,
+                target_term: pop,
+                experts: Vec::new(),
+                evidence,
+                confounders_do: None,
+                confounders_raw: None,
+                strata: None,
+                raw_minus_do: 0.0,
+                nearest: Vec::new(),
+            }
+        }
+    }
+}
+
+fn explain_neural(inf: &Inference, data: &Dataset, u: u32, i: u32) -> Explanation {
+    let d = inf.dim;
+    let (uu, ii) = (u as usize, i as usize);
+    let zu = Inference::row(&inf.z_user, uu, d);
+    let zi = Inference::row(&inf.z_item, ii, d);
+    let target_term = if inf.plain {
+        dot(zu, zi)
+    } else {
+        dot(Inference::row(&inf.pt_user, uu, d), zi)
+    };
+    let m = inf.n_experts;
+    let experts: Vec<ExpertTerm> = (0..m)
+        .map(|e| {
+            let gate = inf.gate_user[uu * m + e];
+            let out = &inf.expert_user[(uu * m + e) * d..(uu * m + e + 1) * d];
+            ExpertTerm {
+                name: inf.expert_names[e].clone(),
+                gate,
+                term: gate * dot(out, zi),
+            }
+        })
+        .collect();
+    let evidence: Vec<EvidenceTerm> = (0..inf.n_aux)
+        .map(|b| {
+            let csr = &inf.aux_csr[b];
+            let count = csr
+                .row(uu)
+                .binary_search(&i)
+                .map(|k| csr.row_vals(uu)[k] as u32)
+                .unwrap_or(0);
+            let gate = inf.gate_user[uu * m + b];
+            let weight = inf.evidence_w.get(b).copied().unwrap_or(0.0);
+            EvidenceTerm {
+                behavior: inf.behavior_names[b].clone(),
+                count,
+                gate,
+                weight,
+                term: gate * weight * (1.0 + count as f32).ln(),
+            }
+        })
+        .collect();
+    let f = target_term
+        + experts.iter().map(|e| e.term).sum::<f32>()
+        + evidence.iter().map(|e| e.term).sum::<f32>();
+    let (cd, cr, strata) = match &inf.causal {
+        None => (None, None, None),
+        Some(c) => {
+            let (su, si) = (inf.user_stratum[uu], inf.item_stratum[ii]);
+            let cdo = ConfounderTerms {
+                user_habit: dot(&c.cu_bar, zi),
+                item_distribution: dot(zu, &c.ci_bar),
+                item_bias: c.beta_bar,
+            };
+            let craw = ConfounderTerms {
+                user_habit: dot(&c.cu[uu * d..(uu + 1) * d], zi),
+                item_distribution: dot(zu, &c.ci[ii * d..(ii + 1) * d]),
+                item_bias: c.beta[ii],
+            };
+            (Some(cdo), Some(craw), Some((su, si)))
+        }
+    };
+    let score_do = f + cd.map(|c| c.total()).unwrap_or(0.0);
+    let score_raw = f + cr.map(|c| c.total()).unwrap_or(0.0);
+    let nearest = data
+        .behaviors
+        .iter()
+        .map(|b| {
+            let csr_row: Vec<u32> = {
+                let lo = b.pairs.partition_point(|&(x, _)| x < u);
+                let hi = b.pairs.partition_point(|&(x, _)| x <= u);
+                b.pairs[lo..hi]
+                    .iter()
+                    .map(|&(_, j)| j)
+                    .filter(|&j| j != i)
+                    .collect()
+            };
+            let mut scored: Vec<(u32, f32)> = csr_row
+                .iter()
+                .map(|&j| (j, cosine(zi, Inference::row(&inf.z_item, j as usize, d))))
+                .collect();
+            scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
+            Nearest {
+                behavior: b.name.clone(),
+                items: scored
+                    .into_iter()
+                    .take(3)
+                    .map(|(j, c)| (data.item_ids[j as usize].clone(), c))
+                    .collect(),
+            }
+        })
+        .collect();
+    Explanation {
+        user: data.user_ids[uu].clone(),
+        item: data.item_ids[ii].clone(),
+        score_do,
+        score_raw,
+        target_term,
+        experts,
+        evidence,
+        confounders_do: cd,
+        confounders_raw: cr,
+        strata,
+        raw_minus_do: score_raw - score_do,
+        nearest,
+    }
+}

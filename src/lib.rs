@@ -1,0 +1,16 @@
+//! `mclmr`: causal multi-behavior recommenders (MCLMR, METHOD.md) and the tools around them.
+//!
+//! Layout: [`data`] loads and validates multi-behavior logs; [`synth`] generates confounded data
+//! with ground truth; the binary in `main.rs` is a thin shell over [`cli`].
+
+pub mod cli;
+pub mod data;
+pub mod error;
+pub mod synth;
+
+pub use error::{Error, Result};
+pub mod eval;
+pub mod explain;
+pub mod model;
+pub mod runtime;
+pub mod train;

@@ -1,0 +1,343 @@
+//! Model and training configuration: TOML with a commented default compiled in
+//! (`mclmr config --default` prints it), overridable by command-line flags.
+
+use std::path::Path;
+
+use serde::{Deserialize, Serialize};
+
+use crate::error::{Error, Result};
+
+/// The commented default configuration.
+pub const DEFAULT_TOML: &str = include_str!("default_config.toml");
+
+/// The backbone or rule baseline a model uses.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum BackboneKind {
+    /// Matrix factorisation with a learned map per behavior.
+    #[serde(rename = "mf")]
+    Mf,
+    /// Per-behavior LightGCN from shared base embeddings.
+    #[serde(rename = "lightgcn")]
+    LightGcn,
+    /// Cascading multi-behavior GCN (CRGCN / MB-CGCN style).
+    #[serde(rename = "cascade")]
+    Cascade,
+    /// Rule: weakest auxiliary behavior first, then stronger ones, then target popularity.
+    #[serde(rename = "rule-view-cart")]
+    RuleViewCart,
+    /// Rule: strongest auxiliary behavior first, then weaker ones, then target popularity.
+    #[serde(rename = "rule-cart-view")]
+    RuleCartView,
+}
+
+impl BackboneKind {
+    /// The name used in configs and on the command line.
+    pub fn name(self) -> &'static str {
+        match self {
+            BackboneKind::Mf => "mf",
+            BackboneKind::LightGcn => "lightgcn",
+            BackboneKind::Cascade => "cascade",
+            BackboneKind::RuleViewCart => "rule-view-cart",
+            BackboneKind::RuleCartView => "rule-cart-view",
+        }
+    }
+
+    /// True for the backbone-free rule baselines.
+    pub fn is_rule(self) -> bool {
+        matches!(
+            self,
+            BackboneKind::RuleViewCart | BackboneKind::RuleCartView
+        )
+    }
+
+    /// All kinds, for help texts.
+    pub const ALL: [BackboneKind; 5] = [
+        BackboneKind::Mf,
+        BackboneKind::LightGcn,
+        BackboneKind::Cascade,
+        BackboneKind::RuleViewCart,
+        BackboneKind::RuleCartView,
+    ];
+}
+
+impl std::str::FromStr for BackboneKind {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        BackboneKind::ALL
+            .into_iter()
+            .find(|k| k.name() == s)
+            .ok_or_else(|| {
+                format!(
+                    "unknown backbone `{s}`; expected one of: {}",
+                    BackboneKind::ALL.map(|k| k.name()).join(", ")
+                )
+            })
+    }
+}
+
+/// `[model]`: the backbone and whether MCLMR is plugged on.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelSection {
+    /// Backbone kind.
+    pub backbone: BackboneKind,
+    /// True = backbone + MCLMR, false = plain backbone.
+    pub mclmr: bool,
+    /// Embedding size.
+    pub dim: usize,
+    /// Propagation layers of the graph backbones.
+    pub layers: usize,
+}
+
+/// `[mclmr]`: the MCLMR modules and their switches.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MclmrSection {
+    /// Confounder terms and the backdoor intervention.
+    pub causal: bool,
+    /// Learned gates (false = uniform).
+    pub moe: bool,
+    /// Bias-aware contrastive loss.
+    pub bcl: bool,
+    /// Pair-level evidence terms.
+    pub evidence: bool,
+    /// User strata.
+    pub k_user: usize,
+    /// Item strata.
+    pub k_item: usize,
+    /// Shared experts.
+    pub shared_experts: usize,
+    /// Gate softmax temperature.
+    pub gate_temperature: f64,
+    /// Top-k routing (0 = dense).
+    pub top_k: usize,
+    /// Load-balancing loss weight.
+    pub lambda_bal: f64,
+    /// Contrastive temperature.
+    pub tau: f64,
+    /// Contrastive loss weight.
+    pub lambda_cl: f64,
+    /// Weight of same-stratum negatives.
+    pub eta: f64,
+    /// Minority re-weighting exponent.
+    pub rho: f64,
+    /// Nodes per batch in the contrastive loss.
+    pub cl_batch: usize,
+}
+
+/// `[train]`: optimisation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainSection {
+    /// Maximum epochs.
+    pub epochs: usize,
+    /// Target triples per batch.
+    pub batch_size: usize,
+    /// Adam learning rate.
+    pub lr: f64,
+    /// Auxiliary BPR weight.
+    pub alpha: f64,
+    /// L2 weight.
+    pub lambda_reg: f64,
+    /// Early-stopping patience (in evaluations).
+    pub patience: usize,
+    /// Evaluate every this many epochs.
+    pub eval_every: usize,
+    /// Share of hard negatives.
+    pub hard_negatives: f64,
+    /// Seed.
+    pub seed: u64,
+    /// Validation users for early stopping (0 = all).
+    pub valid_users: usize,
+}
+
+/// The whole configuration.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Config {
+    /// `[model]`
+    pub model: ModelSection,
+    /// `[mclmr]`
+    pub mclmr: MclmrSection,
+    /// `[train]`
+    pub train: TrainSection,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        toml::from_str(DEFAULT_TOML).expect("the built-in default config parses")
+    }
+}
+
+impl Config {
+    /// Parses a TOML text; missing keys take the default values.
+    pub fn from_toml(text: &str, origin: &Path) -> Result<Self> {
+        let mut base: toml::Table = toml::from_str(DEFAULT_TOML).expect("default parses");
+        let user: toml::Table = toml::from_str(text).map_err(|e| {
+            Error::bad_data(
+                origin,
+                e.span().map(|s| line_of(text, s.start)),
+                format!("invalid config: {}", e.message()),
+                text.get(e.span().unwrap_or(0..0)).unwrap_or(""),
+                "fix the TOML; `mclmr config --default` prints a valid commented file",
+            )
+        })?;
+        for (section, value) in user {
+            match (base.get_mut(&section), value) {
+                (Some(toml::Value::Table(b)), toml::Value::Table(u)) => {
+                    for (k, v) in u {
+                        b.insert(k, v);
+                    }
+                }
+                (_, v) => {
+                    base.insert(section, v);
+                }
+            }
+        }
+        let cfg: Config = toml::Value::Table(base)
+            .try_into()
+            .map_err(|e: toml::de::Error| {
+                Error::bad_data(
+                    origin,
+                    None,
+                    format!("invalid config: {}", e.message()),
+                    "",
+                    "use the keys and types of `mclmr config --default`",
+                )
+            })?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Reads a TOML config file.
+    pub fn from_file(path: &Path) -> Result<Self> {
+        let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
+        Self::from_toml(&text, path)
+    }
+
+    /// The config as TOML (stored in checkpoints and printed as the effective config).
+    pub fn to_toml(&self) -> String {
+        toml::to_string(self).expect("config serialises")
+    }
+
+    /// Checks value ranges; returns a [`Error::BadArg`] naming the key.
+    pub fn validate(&self) -> Result<()> {
+        let bad =
+            |key: &str, v: String, fix: &str| Err(Error::bad_arg(format!("config {key}"), v, fix));
+        let m = &self.model;
+        if !(1..=1024).contains(&m.dim) {
+            return bad(
+                "model.dim",
+                m.dim.to_string(),
+                "use an embedding size between 1 and 1024",
+            );
+        }
+        if m.layers > 8 {
+            return bad("model.layers", m.layers.to_string(), "use 0 to 8 layers");
+        }
+        let c = &self.mclmr;
+        if c.k_user == 0 || c.k_item == 0 || c.k_user > 256 || c.k_item > 256 {
+            return bad(
+                "mclmr.k_user/k_item",
+                format!("{}/{}", c.k_user, c.k_item),
+                "use 1 to 256 strata",
+            );
+        }
+        if !(c.tau > 0.0 && c.tau.is_finite()) {
+            return bad(
+                "mclmr.tau",
+                c.tau.to_string(),
+                "use a positive temperature such as 0.2",
+            );
+        }
+        if !(c.gate_temperature > 0.0 && c.gate_temperature.is_finite()) {
+            return bad(
+                "mclmr.gate_temperature",
+                c.gate_temperature.to_string(),
+                "use a positive temperature such as 1.0",
+            );
+        }
+        if !(0.0..=1.0).contains(&c.eta) || c.eta == 0.0 {
+            return bad("mclmr.eta", c.eta.to_string(), "use a weight in (0, 1]");
+        }
+        for (k, v) in [
+            ("mclmr.lambda_cl", c.lambda_cl),
+            ("mclmr.lambda_bal", c.lambda_bal),
+            ("mclmr.rho", c.rho),
+            ("train.alpha", self.train.alpha),
+            ("train.lambda_reg", self.train.lambda_reg),
+        ] {
+            if !(v >= 0.0 && v.is_finite()) {
+                return bad(k, v.to_string(), "use a non-negative number");
+            }
+        }
+        let t = &self.train;
+        if t.batch_size == 0 {
+            return bad(
+                "train.batch_size",
+                "0".into(),
+                "use a positive batch size such as 1024",
+            );
+        }
+        if !(t.lr > 0.0 && t.lr.is_finite()) {
+            return bad(
+                "train.lr",
+                t.lr.to_string(),
+                "use a positive learning rate such as 0.001",
+            );
+        }
+        if !(0.0..=1.0).contains(&t.hard_negatives) {
+            return bad(
+                "train.hard_negatives",
+                t.hard_negatives.to_string(),
+                "use a share between 0 and 1",
+            );
+        }
+        if t.eval_every == 0 {
+            return bad("train.eval_every", "0".into(), "use 1 or more");
+        }
+        if c.cl_batch < 2 {
+            return bad("mclmr.cl_batch", c.cl_batch.to_string(), "use at least 2");
+        }
+        Ok(())
+    }
+}
+
+fn line_of(text: &str, offset: usize) -> usize {
+    text[..offset.min(text.len())]
+        .bytes()
+        .filter(|&b| b == b'\n')
+        .count()
+        + 1
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_parses_and_validates() {
+        let c = Config::default();
+        c.validate().unwrap();
+        assert_eq!(c.model.backbone, BackboneKind::LightGcn);
+        assert_eq!(Config::from_toml(&c.to_toml(), Path::new("x")).unwrap(), c);
+    }
+
+    #[test]
+    fn partial_file_overrides_defaults() {
+        let c = Config::from_toml("[model]\nbackbone = \"mf\"\n", Path::new("x")).unwrap();
+        assert_eq!(c.model.backbone, BackboneKind::Mf);
+        assert_eq!(c.model.dim, 64);
+    }
+
+    #[test]
+    fn unknown_key_and_bad_value_are_errors() {
+        let e = Config::from_toml("[model]\nbackbon = \"mf\"\n", Path::new("c.toml")).unwrap_err();
+        assert!(e.to_string().contains("backbon"), "{e}");
+        let e = Config::from_toml("[train]\nlr = -1.0\n", Path::new("c.toml")).unwrap_err();
+        assert!(e.to_string().contains("train.lr"), "{e}");
+        let e =
+            Config::from_toml("[model]\nbackbone = \"gru\"\n", Path::new("c.toml")).unwrap_err();
+        assert!(e.to_string().contains("gru"), "{e}");
+    }
+}

@@ -1,0 +1,239 @@
+//! Trained representations in plain `Vec<f32>` form, and full-ranking scores from them.
+//!
+//! Scores for a block of users are one matrix product with augmented vectors that fold in the
+//! confounder terms (METHOD.md §4):
+//! `do`:  user `[Z_u, c̄^U, 1]`,       item `[Z_i + c̄^I, Z_i, b̄]`;
+//! `raw`: user `[Z_u, c^U(u), 1]`,     item `[Z_i + c^I(i), Z_i, b(i)]` (see `scorer`);
+//! plus the sparse evidence terms `Σ_b g_{u,b} w_b ln(1 + count_b(u,i))` of the user's own
+//! auxiliary interactions, so no users × items matrix beyond one block ever exists.
+
+use candle_core::{Device, Tensor};
+
+use crate::data::Csr;
+use crate::error::{Error, Result};
+
+/// Ranking mode: debiased (backdoor) or observational.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+pub enum Mode {
+    /// Interventional logit `y_do` (default).
+    #[serde(rename = "do")]
+    Do,
+    /// Observational logit `y`.
+    #[serde(rename = "raw")]
+    Raw,
+}
+
+impl Mode {
+    /// `do` or `raw`.
+    pub fn name(self) -> &'static str {
+        match self {
+            Mode::Do => "do",
+            Mode::Raw => "raw",
+        }
+    }
+}
+
+impl std::str::FromStr for Mode {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "do" => Ok(Mode::Do),
+            "raw" => Ok(Mode::Raw),
+            _ => Err(format!("unknown mode `{s}`; expected `do` or `raw`")),
+        }
+    }
+}
+
+/// The stratum effects of the causal scorer.
+#[derive(Debug, Clone, Default)]
+pub struct CausalParts {
+    /// Observational user effect `c^U(u)` per user, `[U × d]`.
+    pub cu: Vec<f32>,
+    /// Observational item effect `c^I(i)` per item, `[I × d]`.
+    pub ci: Vec<f32>,
+    /// Observational item bias `b(i)` per item, `[I]`.
+    pub beta: Vec<f32>,
+    /// `c̄^U`.
+    pub cu_bar: Vec<f32>,
+    /// `c̄^I`.
+    pub ci_bar: Vec<f32>,
+    /// `β̄`.
+    pub beta_bar: f32,
+    /// User strata priors.
+    pub prior_user: Vec<f64>,
+    /// Item strata priors.
+    pub prior_item: Vec<f64>,
+}
+
+/// Everything needed to rank and explain without the autograd graph.
+#[derive(Debug, Clone, Default)]
+pub struct Inference {
+    /// Users.
+    pub n_users: usize,
+    /// Items.
+    pub n_items: usize,
+    /// Embedding size.
+    pub dim: usize,
+    /// Auxiliary behaviors.
+    pub n_aux: usize,
+    /// Experts (0 for plain).
+    pub n_experts: usize,
+    /// True for the plain backbone.
+    pub plain: bool,
+    /// Behavior names.
+    pub behavior_names: Vec<String>,
+    /// Expert names (auxiliary behaviors, then `shared1`, …).
+    pub expert_names: Vec<String>,
+    /// Backbone representations `P^b` per behavior, all nodes (users then items), row-major.
+    pub reps: Vec<Vec<f32>>,
+    /// `P^T` of users.
+    pub pt_user: Vec<f32>,
+    /// `P^T` of items.
+    pub pt_item: Vec<f32>,
+    /// Fused `Z` of users (`P^T` for plain).
+    pub z_user: Vec<f32>,
+    /// Fused `Z` of items.
+    pub z_item: Vec<f32>,
+    /// Expert outputs of users, `[U × M × d]`.
+    pub expert_user: Vec<f32>,
+    /// Expert outputs of items, `[I × M × d]`.
+    pub expert_item: Vec<f32>,
+    /// User gates `[U × M]`.
+    pub gate_user: Vec<f32>,
+    /// Item gates `[I × M]`.
+    pub gate_item: Vec<f32>,
+    /// Evidence weights `w_b` (zeros when evidence is off).
+    pub evidence_w: Vec<f32>,
+    /// Causal scorer effects (None when plain or `causal = false`).
+    pub causal: Option<CausalParts>,
+    /// User strata.
+    pub user_stratum: Vec<u32>,
+    /// Item strata.
+    pub item_stratum: Vec<u32>,
+    /// Auxiliary interactions (user → items with counts) for the evidence terms.
+    pub aux_csr: Vec<Csr>,
+    pub(crate) item_mat_do: Option<Tensor>,
+    pub(crate) item_mat_raw: Option<Tensor>,
+}
+
+impl Inference {
+    /// Width of the augmented vectors.
+    fn aug_width(&self) -> usize {
+        if self.causal.is_some() {
+            2 * self.dim + 1
+        } else {
+            self.dim
+        }
+    }
+
+    /// Builds the transposed item matrices used by [`Inference::score_users`].
+    pub fn finish(&mut self) -> Result<()> {
+        self.item_mat_do = Some(self.item_matrix(Mode::Do)?);
+        self.item_mat_raw = Some(self.item_matrix(Mode::Raw)?);
+        Ok(())
+    }
+
+    fn item_matrix(&self, mode: Mode) -> Result<Tensor> {
+        let (d, n) = (self.dim, self.n_items);
+        let w = self.aug_width();
+        let mut m = vec![0f32; n * w];
+        for i in 0..n {
+            let zi = &self.z_item[i * d..(i + 1) * d];
+            let row = &mut m[i * w..(i + 1) * w];
+            match &self.causal {
+                None => row.copy_from_slice(zi),
+                Some(c) => {
+                    let (ci, beta) = match mode {
+                        Mode::Do => (&c.ci_bar[..], c.beta_bar),
+                        Mode::Raw => (&c.ci[i * d..(i + 1) * d], c.beta[i]),
+                    };
+                    for k in 0..d {
+                        row[k] = zi[k] + ci[k];
+                        row[d + k] = zi[k];
+                    }
+                    row[2 * d] = beta;
+                }
+            }
+        }
+        Ok(Tensor::from_vec(m, (n, w), &Device::Cpu)?
+            .t()?
+            .contiguous()?)
+    }
+
+    /// The augmented vector of one user.
+    pub fn user_vector(&self, u: usize, mode: Mode) -> Vec<f32> {
+        let d = self.dim;
+        let zu = &self.z_user[u * d..(u + 1) * d];
+        match &self.causal {
+            None => zu.to_vec(),
+            Some(c) => {
+                let cu = match mode {
+                    Mode::Do => &c.cu_bar[..],
+                    Mode::Raw => &c.cu[u * d..(u + 1) * d],
+                };
+                let mut v = Vec::with_capacity(2 * d + 1);
+                v.extend_from_slice(zu);
+                v.extend_from_slice(cu);
+                v.push(1.0);
+                v
+            }
+        }
+    }
+
+    /// Scores of every item for each user in `users`, row-major `[users.len() × n_items]`.
+    pub fn score_users(&self, users: &[u32], mode: Mode) -> Result<Vec<f32>> {
+        let w = self.aug_width();
+        let mat = match mode {
+            Mode::Do => self.item_mat_do.as_ref(),
+            Mode::Raw => self.item_mat_raw.as_ref(),
+        }
+        .ok_or_else(|| Error::Other("inference not finished".into()))?;
+        let mut uv = Vec::with_capacity(users.len() * w);
+        for &u in users {
+            uv.extend(self.user_vector(u as usize, mode));
+        }
+        let ut = Tensor::from_vec(uv, (users.len(), w), &Device::Cpu)?;
+        let mut scores = ut.matmul(mat)?.flatten_all()?.to_vec1::<f32>()?;
+        self.add_evidence(users, &mut scores);
+        Ok(scores)
+    }
+
+    /// Adds the sparse pair-level evidence terms to a block of scores.
+    fn add_evidence(&self, users: &[u32], scores: &mut [f32]) {
+        if self.n_aux == 0 || self.evidence_w.iter().all(|&w| w == 0.0) {
+            return;
+        }
+        let n = self.n_items;
+        for (r, &u) in users.iter().enumerate() {
+            let row = &mut scores[r * n..(r + 1) * n];
+            for b in 0..self.n_aux {
+                let coef = self.gate_user[u as usize * self.n_experts + b] * self.evidence_w[b];
+                let csr = &self.aux_csr[b];
+                for (&i, &c) in csr.row(u as usize).iter().zip(csr.row_vals(u as usize)) {
+                    row[i as usize] += coef * (1.0 + c).ln();
+                }
+            }
+        }
+    }
+
+    /// Row `i` of a row-major table of width `d`.
+    pub fn row(table: &[f32], i: usize, d: usize) -> &[f32] {
+        &table[i * d..(i + 1) * d]
+    }
+}
+
+/// Dot product.
+pub fn dot(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| x * y).sum()
+}
+
+/// Cosine similarity (0 for a zero vector).
+pub fn cosine(a: &[f32], b: &[f32]) -> f32 {
+    let na = dot(a, a).sqrt();
+    let nb = dot(b, b).sqrt();
+    if na == 0.0 || nb == 0.0 {
+        0.0
+    } else {
+        dot(a, b) / (na * nb)
+    }
+}

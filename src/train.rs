@@ -1,0 +1,9 @@
+//! Training: sampling, the loop, progress events and checkpoints (METHOD.md §6).
+
+pub mod checkpoint;
+pub mod events;
+pub mod sampler;
+pub mod trainer;
+
+pub use events::{EpochReport, TrainEvent};
+pub use trainer::{train, ResumeState, Status, TrainOptions, TrainOutcome};

@@ -1,0 +1,140 @@
+//! Seeded batching and negative sampling (METHOD.md §6).
+//!
+//! Each epoch shuffles the target training pairs with an RNG seeded by `(seed, epoch)`, so an
+//! epoch is reproducible on its own and a run resumed at an epoch boundary continues exactly.
+//! A negative is uniform over items and rejected while it is in the user's training set of that
+//! behavior; optionally a share of target negatives comes from the user's auxiliary items that
+//! are not target positives ("hard" negatives, a measured deviation documented in the config).
+
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::{Rng, SeedableRng};
+
+use crate::data::{Csr, Dataset};
+use crate::model::net::{Batch, Triples};
+
+/// Draws batches for one dataset.
+pub struct Sampler {
+    n_items: u32,
+    target_pairs: Vec<(u32, u32)>,
+    target_csr: Csr,
+    aux_pairs: Vec<Vec<(u32, u32)>>,
+    aux_csr: Vec<Csr>,
+    hard_pool: Csr,
+    hard_share: f64,
+    seed: u64,
+}
+
+/// The RNG of one epoch.
+pub fn epoch_rng(seed: u64, epoch: usize) -> StdRng {
+    StdRng::seed_from_u64(seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15))
+}
+
+impl Sampler {
+    /// Prepares the sampler.
+    pub fn new(data: &Dataset, hard_share: f64, seed: u64) -> Self {
+        let nu = data.n_users();
+        let t = data.target_train();
+        let target_csr = t.user_csr(nu);
+        let n_aux = data.n_behaviors() - 1;
+        let mut hard: Vec<(u32, u32)> = Vec::new();
+        for b in &data.behaviors[..n_aux] {
+            for &(u, i) in &b.pairs {
+                if !target_csr.contains(u as usize, i) {
+                    hard.push((u, i));
+                }
+            }
+        }
+        hard.sort_unstable();
+        hard.dedup();
+        Sampler {
+            n_items: data.n_items() as u32,
+            target_pairs: t.pairs.clone(),
+            target_csr,
+            aux_pairs: data.behaviors[..n_aux]
+                .iter()
+                .map(|b| b.pairs.clone())
+                .collect(),
+            aux_csr: data.behaviors[..n_aux]
+                .iter()
+                .map(|b| b.user_csr(nu))
+                .collect(),
+            hard_pool: Csr::from_sorted_pairs(nu, &hard, None),
+            hard_share,
+            seed,
+        }
+    }
+
+    /// Target pairs per epoch.
+    pub fn len(&self) -> usize {
+        self.target_pairs.len()
+    }
+
+    /// True when there is nothing to train on.
+    pub fn is_empty(&self) -> bool {
+        self.target_pairs.is_empty()
+    }
+
+    /// Batches per epoch.
+    pub fn batches(&self, batch_size: usize) -> usize {
+        self.target_pairs.len().div_ceil(batch_size.max(1))
+    }
+
+    fn uniform_neg(&self, rng: &mut StdRng, csr: &Csr, u: u32) -> u32 {
+        let mut j = rng.random_range(0..self.n_items);
+        for _ in 0..64 {
+            if !csr.contains(u as usize, j) {
+                break;
+            }
+            j = rng.random_range(0..self.n_items);
+        }
+        j
+    }
+
+    /// All batches of `epoch`, in order.
+    pub fn epoch(&self, epoch: usize, batch_size: usize) -> Vec<Batch> {
+        let mut rng = epoch_rng(self.seed, epoch);
+        let mut order: Vec<usize> = (0..self.target_pairs.len()).collect();
+        order.shuffle(&mut rng);
+        order
+            .chunks(batch_size.max(1))
+            .map(|chunk| {
+                let mut target = Triples::default();
+                for &k in chunk {
+                    let (u, i) = self.target_pairs[k];
+                    let pool = self.hard_pool.row(u as usize);
+                    let j = if !pool.is_empty()
+                        && self.hard_share > 0.0
+                        && rng.random::<f64>() < self.hard_share
+                    {
+                        pool[rng.random_range(0..pool.len())]
+                    } else {
+                        self.uniform_neg(&mut rng, &self.target_csr, u)
+                    };
+                    target.users.push(u);
+                    target.pos.push(i);
+                    target.neg.push(j);
+                }
+                let aux = self
+                    .aux_pairs
+                    .iter()
+                    .zip(&self.aux_csr)
+                    .map(|(pairs, csr)| {
+                        let mut t = Triples::default();
+                        if pairs.is_empty() {
+                            return t;
+                        }
+                        for _ in 0..chunk.len() {
+                            let (u, i) = pairs[rng.random_range(0..pairs.len())];
+                            t.users.push(u);
+                            t.pos.push(i);
+                            t.neg.push(self.uniform_neg(&mut rng, csr, u));
+                        }
+                        t
+                    })
+                    .collect();
+                Batch { target, aux }
+            })
+            .collect()
+    }
+}

@@ -1,0 +1,508 @@
+//! Every bad-input fixture under `tests/fixtures/bad/<case>/` makes `mclmr data validate` exit
+//! with status 2 and a message naming the problem (never a panic, status 101); the good
+//! fixtures load, and the same events in every layout give the identical dataset.
+
+use std::path::{Path, PathBuf};
+
+use assert_cmd::Command;
+use mclmr::data::{load_dataset, Dataset, LoadOptions};
+
+fn fixture(rel: &str) -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures")
+        .join(rel)
+}
+
+/// Runs `mclmr data validate <path> [extra…]` and returns (status, stderr).
+fn validate(path: &Path, extra: &[&str]) -> (i32, String) {
+    let out = Command::cargo_bin("mclmr")
+        .expect("binary built")
+        .args(["data", "validate"])
+        .arg(path)
+        .args(extra)
+        .output()
+        .expect("binary runs");
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
+}
+
+/// Asserts exit status 2 and that stderr contains every phrase.
+fn fails_with(path: &Path, extra: &[&str], phrases: &[&str]) {
+    let (code, err) = validate(path, extra);
+    assert_eq!(code, 2, "{}: status {code}, stderr:\n{err}", path.display());
+    for p in phrases {
+        assert!(
+            err.contains(p),
+            "{}: stderr lacks `{p}`:\n{err}",
+            path.display()
+        );
+    }
+    assert!(
+        err.contains("fix:"),
+        "{}: no fix in:\n{err}",
+        path.display()
+    );
+}
+
+macro_rules! bad_case {
+    ($name:ident, $dir:literal, [$($phrase:literal),+ $(,)?]) => {
+        #[test]
+        fn $name() {
+            fails_with(&fixture(concat!("bad/", $dir)), &[], &[$($phrase),+]);
+        }
+    };
+}
+
+bad_case!(
+    comma_separator,
+    "comma_separator",
+    [
+        "buy.txt:3",
+        "separator `,`",
+        "expected whitespace-separated `user item`"
+    ]
+);
+bad_case!(
+    semicolon_separator,
+    "semicolon_separator",
+    ["buy.txt:1", "separator `;`"]
+);
+bad_case!(
+    missing_column,
+    "missing_column",
+    ["buy.txt:2", "missing item column", "`2`"]
+);
+bad_case!(
+    extra_columns,
+    "extra_columns",
+    ["view.txt:10", "extra columns", "user-lines"]
+);
+bad_case!(
+    non_numeric_user,
+    "non_numeric_user",
+    ["buy.txt:1", "non-numeric user id", "`user`"]
+);
+bad_case!(
+    non_numeric_item,
+    "non_numeric_item",
+    ["buy.txt:2", "non-numeric item id", "`b7`"]
+);
+bad_case!(
+    negative_id,
+    "negative_id",
+    ["buy.txt:2", "negative user id", "`-2`"]
+);
+bad_case!(
+    huge_id,
+    "huge_id",
+    ["buy.txt:2", "item id larger than 4294967295"]
+);
+bad_case!(
+    empty_behavior_file,
+    "empty_behavior_file",
+    ["view.txt", "holds no `user item` pair"]
+);
+bad_case!(
+    empty_test,
+    "empty_test",
+    ["test.txt", "holds no `user item` pair"]
+);
+bad_case!(non_utf8, "non_utf8", ["buy.txt:2", "not UTF-8"]);
+bad_case!(
+    missing_target,
+    "missing_target",
+    ["missing target behavior", "train.txt"]
+);
+bad_case!(
+    missing_test,
+    "missing_test",
+    ["missing test split", "test.txt"]
+);
+bad_case!(
+    unknown_behavior,
+    "unknown_behavior",
+    ["behavior has no file", "`fav`", "buy, view"]
+);
+bad_case!(
+    unknown_config_key,
+    "unknown_config_key",
+    ["dataset.toml:2", "unknown field", "colour"]
+);
+bad_case!(
+    bad_config_value,
+    "bad_config_value",
+    ["dataset.toml:1", "maybe"]
+);
+bad_case!(
+    count_both_bases,
+    "count_both_bases",
+    ["view.txt:2", "id 0 and the top id both appear"]
+);
+bad_case!(
+    count_out_of_range,
+    "count_out_of_range",
+    [
+        "view.txt:4",
+        "item id outside the range declared in count.txt (1..=2)",
+        "`7`"
+    ]
+);
+bad_case!(
+    count_invalid,
+    "count_invalid",
+    ["count.txt", "invalid count.txt"]
+);
+bad_case!(
+    id_base_conflict,
+    "id_base_conflict",
+    ["view.txt:2", "id_base = 0"]
+);
+bad_case!(
+    cold_test,
+    "cold_test",
+    [
+        "test.txt:2",
+        "user has no training interaction",
+        "`9 2`",
+        "cold_test = \"drop\""
+    ]
+);
+bad_case!(
+    events_file_missing,
+    "events_file_missing",
+    ["nope.csv", "event log does not exist"]
+);
+bad_case!(
+    csv_missing_column,
+    "csv_missing_column",
+    [
+        "events.csv:1",
+        "missing column",
+        "`behavior`",
+        "columns found: user, item, action"
+    ]
+);
+bad_case!(
+    csv_duplicate_header,
+    "csv_duplicate_header",
+    ["events.csv:1", "duplicate column name", "`user`"]
+);
+bad_case!(
+    csv_ragged,
+    "csv_ragged",
+    [
+        "events.csv:4",
+        "ragged row: 3 fields where the header has 4"
+    ]
+);
+bad_case!(
+    csv_unknown_behavior,
+    "csv_unknown_behavior",
+    [
+        "events.csv:3",
+        "unknown behavior value",
+        "`like`",
+        "view, pv, click, collect, cart, buy"
+    ]
+);
+bad_case!(
+    csv_missing_id,
+    "csv_missing_id",
+    ["events.csv:3", "missing user id"]
+);
+bad_case!(
+    csv_bad_split,
+    "csv_bad_split",
+    ["events.csv:4", "bad value in split column", "`tst`"]
+);
+bad_case!(
+    csv_no_test,
+    "csv_no_test",
+    ["missing test split", "split = \"ratio\""]
+);
+bad_case!(csv_empty, "csv_empty", ["empty event log"]);
+bad_case!(csv_non_utf8, "csv_non_utf8", ["events.csv:3", "not UTF-8"]);
+
+#[test]
+fn path_that_does_not_exist() {
+    fails_with(
+        &fixture("bad/no_such_dir"),
+        &[],
+        &["dataset path does not exist"],
+    );
+}
+
+#[test]
+fn a_pair_file_where_a_directory_is_expected() {
+    fails_with(
+        &fixture("bad/not_a_dir/buy.txt"),
+        &[],
+        &["not a dataset", "pass the directory"],
+    );
+}
+
+#[test]
+fn behavior_flag_naming_a_missing_behavior() {
+    fails_with(
+        &fixture("good/tiny_pairs"),
+        &["--behaviors", "view,fav,buy"],
+        &["`fav`", "cart, view"],
+    );
+}
+
+#[test]
+fn config_flag_pointing_nowhere() {
+    fails_with(
+        &fixture("good/tiny_pairs"),
+        &["--data-config", "/nonexistent/x.toml"],
+        &["x.toml", "file does not exist"],
+    );
+}
+
+#[test]
+fn parquet_with_float_ids_names_the_column_and_type() {
+    use polars::prelude::*;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("events.parquet");
+    let mut df = DataFrame::new_infer_height(vec![
+        Column::new("user".into(), &[1.5f64, 2.0]),
+        Column::new("item".into(), &[1i64, 2]),
+        Column::new("behavior".into(), &["buy", "buy"]),
+    ])
+    .unwrap();
+    ParquetWriter::new(std::fs::File::create(&path).unwrap())
+        .finish(&mut df)
+        .unwrap();
+    fails_with(
+        &path,
+        &[],
+        &[
+            "events.parquet",
+            "column `user` has type f64",
+            "integer or string",
+        ],
+    );
+}
+
+#[test]
+fn no_bad_fixture_panics_and_all_exit_2() {
+    let mut n = 0;
+    for entry in std::fs::read_dir(fixture("bad")).unwrap() {
+        let path = entry.unwrap().path();
+        let (code, err) = validate(&path, &[]);
+        assert_ne!(code, 101, "{} panicked:\n{err}", path.display());
+        assert_eq!(code, 2, "{}: status {code}:\n{err}", path.display());
+        n += 1;
+    }
+    assert!(n >= 30, "only {n} bad fixtures");
+}
+
+fn load(rel: &Path) -> Dataset {
+    load_dataset(rel, &LoadOptions::default()).unwrap_or_else(|e| panic!("{}: {e}", rel.display()))
+}
+
+fn assert_same(a: &Dataset, b: &Dataset) {
+    assert_eq!(a.user_ids, b.user_ids);
+    assert_eq!(a.item_ids, b.item_ids);
+    assert_eq!(a.behaviors, b.behaviors);
+    assert_eq!(a.valid, b.valid);
+    assert_eq!(a.test, b.test);
+    assert_eq!(a.fingerprint(), b.fingerprint());
+}
+
+#[test]
+fn same_events_in_every_layout_give_the_same_dataset() {
+    let pairs = load(&fixture("good/tiny_pairs"));
+    assert_eq!(pairs.behavior_names(), vec!["view", "cart", "buy"]);
+    assert_eq!(pairs.n_users(), 4);
+    assert_eq!(pairs.n_items(), 6);
+    assert_eq!(pairs.behaviors[1].duplicates(), 1);
+    assert!(
+        pairs
+            .notes
+            .iter()
+            .any(|n| n.contains("cart.txt: 1 duplicate pairs")),
+        "{:?}",
+        pairs.notes
+    );
+
+    let lines = load(&fixture("good/tiny_userlines"));
+    assert_same(&pairs, &lines);
+
+    let csv = load(&fixture("good/tiny_events.csv"));
+    assert_same(&pairs, &csv);
+
+    // The same log as Parquet, with integer id columns.
+    use polars::prelude::*;
+    let mut df = CsvReadOptions::default()
+        .with_infer_schema_length(Some(0))
+        .try_into_reader_with_file_path(Some(fixture("good/tiny_events.csv")))
+        .unwrap()
+        .finish()
+        .unwrap();
+    for c in ["user", "item"] {
+        let ints = df.column(c).unwrap().cast(&DataType::Int64).unwrap();
+        df.with_column(ints).unwrap();
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("tiny_events.parquet");
+    ParquetWriter::new(std::fs::File::create(&path).unwrap())
+        .finish(&mut df)
+        .unwrap();
+    let parquet = load(&path);
+    assert_same(&pairs, &parquet);
+}
+
+#[test]
+fn leave_one_out_split_of_a_tsv_log_with_string_ids() {
+    let ds = load(&fixture("good/loo_events"));
+    assert_eq!(ds.name, "loo");
+    assert_eq!(ds.user_ids, vec!["alice", "bob", "carol"]);
+    assert_eq!(ds.item_ids, vec!["A", "B", "C", "D"]);
+    assert_eq!(ds.behavior_names(), vec!["click", "purchase"]);
+    let (a, c) = (
+        ds.user_index("alice").unwrap(),
+        ds.user_index("carol").unwrap(),
+    );
+    let item = |s: &str| ds.item_index(s).unwrap();
+    // alice: B@3 A@5 D@7 C@9 -> test C, valid D (D is cold: dropped). carol: C, A, B tied -> file order.
+    assert_eq!(ds.test, vec![(a, item("C")), (c, item("B"))]);
+    assert_eq!(ds.valid, vec![(c, item("A"))]);
+    assert_eq!(ds.target_train().len(), 5);
+    assert!(
+        ds.notes.iter().any(|n| n.contains("1 pairs dropped")),
+        "{:?}",
+        ds.notes
+    );
+}
+
+#[test]
+fn count_txt_with_id_zero_is_zero_based() {
+    let ds = load(&fixture("good/count_zero"));
+    assert_eq!(ds.user_ids, vec!["0", "1", "2", "3"]);
+    assert_eq!(ds.item_ids, vec!["0", "1", "2"]);
+    assert_eq!(ds.test, vec![(1, 1)]);
+}
+
+#[test]
+fn validate_prints_ok_and_stats_json_has_the_shape() {
+    let out = Command::cargo_bin("mclmr")
+        .unwrap()
+        .args(["data", "validate"])
+        .arg(fixture("good/tiny_pairs"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stdout.starts_with("ok: tiny_pairs: 4 users, 6 items"),
+        "{stdout}"
+    );
+    let out = Command::cargo_bin("mclmr")
+        .unwrap()
+        .args(["data", "stats", "--json"])
+        .arg(fixture("good/tiny_pairs"))
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0));
+    let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(v["users"], 4);
+    assert_eq!(v["behaviors"]["cart"], 4);
+    assert_eq!(v["splits"]["train"], 5);
+    assert_eq!(v["splits"]["valid"], 2);
+    assert_eq!(v["splits"]["test"], 4);
+}
+
+/// The real benchmarks in ../shared/data (skipped when absent): `cargo test --release -- --ignored`.
+#[test]
+#[ignore]
+fn real_benchmarks_match_their_readmes() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../shared/data");
+    if !root.exists() {
+        return;
+    }
+    let stats = |name: &str| mclmr::data::stats::DataStats::compute(&load(&root.join(name)));
+    let t = stats("taobao");
+    assert_eq!((t.users, t.items), (15449, 11953));
+    assert_eq!(
+        t.behaviors.0,
+        vec![
+            ("view".into(), 873954),
+            ("cart".into(), 195476),
+            ("buy".into(), 92180)
+        ]
+    );
+    assert_eq!((t.splits.train, t.splits.test), (76731, 15449));
+    let m = stats("tmall");
+    assert_eq!((m.users, m.items), (41738, 11953));
+    assert_eq!(
+        m.behaviors.0,
+        vec![
+            ("collect".into(), 221514),
+            ("cart".into(), 1996),
+            ("buy".into(), 181428)
+        ]
+    );
+    assert_eq!((m.splits.valid, m.splits.test), (74158 - 580, 31572));
+    let b = stats("beibei");
+    assert_eq!((b.users, b.items), (21716, 7977));
+    assert_eq!(
+        b.behaviors.0,
+        vec![("cart".into(), 642622), ("buy".into(), 282860)]
+    );
+    assert_eq!(b.splits.test, 21716);
+}
+
+#[test]
+fn cold_test_pairs_can_be_dropped() {
+    let ds = load(&fixture("good/cold_drop"));
+    assert_eq!(ds.test.len(), 1);
+    assert!(
+        ds.notes
+            .iter()
+            .any(|n| n.contains("test.txt: 1 pairs dropped")),
+        "{:?}",
+        ds.notes
+    );
+}
+
+#[test]
+fn csv_with_bom_crlf_quotes_and_blank_lines() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("log.csv");
+    let text =
+        "\u{feff}\"user\",\"item\",behavior,split\r\n\"u 1\",A,view,\r\n\r\nu2,A,buy,train\r\n\
+                u2,B,view,\r\n\"u 1\",B,buy,train\r\n\"u 1\",A,buy,test\r\n";
+    std::fs::write(&path, text).unwrap();
+    let ds = load(&path);
+    assert_eq!(ds.user_ids, vec!["u 1", "u2"]);
+    assert_eq!(ds.test, vec![(0, 0)]);
+    // A later error still names the right line despite the blank one.
+    std::fs::write(&path, text.replace("u2,B,view,", "u2,B,like,")).unwrap();
+    fails_with(&path, &[], &["log.csv:5", "`like`"]);
+}
+
+#[test]
+fn parquet_with_string_ids_and_leave_one_out() {
+    use polars::prelude::*;
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("events.parquet");
+    let mut df = DataFrame::new_infer_height(vec![
+        Column::new("user".into(), &["x", "x", "x", "x", "y"]),
+        Column::new("item".into(), &["i1", "i2", "i3", "i1", "i2"]),
+        Column::new("behavior".into(), &["buy", "buy", "buy", "cart", "buy"]),
+        Column::new("timestamp".into(), &[3i64, 2, 1, 0, 5]),
+    ])
+    .unwrap();
+    ParquetWriter::new(std::fs::File::create(&path).unwrap())
+        .finish(&mut df)
+        .unwrap();
+    let ds = load(&path);
+    assert_eq!(ds.behavior_names(), vec!["cart", "buy"]);
+    // x bought i3@1, i2@2, i1@3: test i1, valid i2.
+    assert_eq!(ds.test, vec![(0, 0)]);
+    assert_eq!(ds.valid, vec![(0, 1)]);
+    assert_eq!(ds.target_train().pairs, vec![(0, 2), (1, 1)]);
+}
