@@ -117,8 +117,8 @@ pub fn explain(ranker: &Ranker, data: &Dataset, u: u32, i: u32) -> Explanation {
                 .collect::<Vec<_>>();
             let pop = rule.pop[i as usize];
             let mut evidence = evidence;
-            // Only the first behavior (in rule order) that contains the item counts.
-            if let Some(e) = evidence.iter_mut().find(|e| e.count > 0) {
+            // Every auxiliary behavior the user did with the item adds its points.
+            for e in evidence.iter_mut().filter(|e| e.count > 0) {
                 e.term = e.weight;
             }
             Explanation {

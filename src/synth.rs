@@ -9,13 +9,14 @@
 //!
 //! - `test.txt`, **observational**: one held-out purchase per user, drawn from the same
 //!   confounded process as the training purchases;
-//! - `test_do.txt`, **interventional**: one item per user drawn with the confounders set to their
-//!   population mix (randomised exposure, `P ∝ exp(s·pref)`), as an experiment would.
+//! - `test_do.txt`, **interventional**: one purchase per user among the items the user viewed
+//!   (the mediators of METHOD.md §1 as observed), drawn with the confounders' direct effects on
+//!   the purchase set to their population mix, as an experiment that randomises them would.
 //!
 //! A debiased (`do`) ranking should beat the biased (`raw`) one on `test_do.txt`; the summary and
-//! `truth/README.md` report how an oracle ranking by the true preference, an oracle ranking by the
-//! confounded propensity and plain buy popularity fare on both sets (HR@10), which is the scale
-//! against which models are judged.
+//! `truth/README.md` report how an oracle deconfounded ranking, an oracle confounded ranking and
+//! plain buy popularity fare on both sets (HR@10), which is the scale against which models are
+//! judged.
 //!
 //! Everything is drawn from seeded [`rand::rngs::StdRng`] streams and written in sorted order, so
 //! the same seed and config give byte-identical files.
@@ -107,7 +108,7 @@ pub struct SynthConfig {
     /// Training purchases every user keeps after the valid and test purchases are held out
     /// (missing ones are topped up with the user's most probable purchases).
     pub min_train_buys: usize,
-    /// Preference scale `s` of the interventional draw `P(i) ∝ exp(s·pref(u,i))`.
+    /// Sharpness `s` of the interventional draw `P(i) ∝ σ(do-logit)^s` among viewed items.
     pub do_scale: f64,
 }
 
@@ -135,9 +136,9 @@ impl Default for SynthConfig {
             quality_std: 0.3,
             visibility_std: 1.5,
             habits: vec![
-                habit("browser", 0.45, 40.0, -0.5, -1.0, 1.5),
-                habit("decisive", 0.35, 12.0, -1.0, 1.0, 1.0),
-                habit("carter", 0.20, 25.0, 1.5, -0.3, 1.0),
+                habit("browser", 0.45, 80.0, -0.5, -1.0, 1.5),
+                habit("decisive", 0.35, 30.0, -1.0, 1.0, 1.0),
+                habit("carter", 0.20, 50.0, 1.5, -0.3, 1.0),
             ],
             kinds: vec![
                 kind("clickbait", 0.25, 2.0, -0.5, -1.0),
@@ -148,7 +149,7 @@ impl Default for SynthConfig {
             cart_pref: 1.0,
             buy_pref: 1.5,
             cart_base: -1.5,
-            buy_base: -3.0,
+            buy_base: -4.0,
             cart_bonus: 2.5,
             min_views: 3,
             min_train_buys: 2,
@@ -359,7 +360,7 @@ impl fmt::Display for SynthSummary {
             "wrote a confounded synthetic dataset to {} (seed {}): {} users ({}), {} items ({}); \
              {} views, {} carts, {} training buys ({} topped up), {} valid / {} test / {} \
              interventional test pairs; {} views added so that every item occurs. HR@10 on \
-             test.txt | test_do.txt: true preference {:.3} | {:.3}, confounded propensity {:.3} \
+             test.txt | test_do.txt: deconfounded oracle {:.3} | {:.3}, confounded oracle {:.3} \
              | {:.3}, buy popularity {:.3} | {:.3}. Ground truth and the generative process are \
              in truth/README.md.",
             self.out.display(),

@@ -173,7 +173,10 @@ impl Adam {
                 if !s.is_finite() {
                     return Ok(false);
                 }
-                updates.push((name, var, g.clone()));
+                // A variable's gradient can still reference the forward graph (candle detaches
+                // only intermediate gradients); the moments must not, or every step's graph
+                // would stay alive through them (measured: 19 GB after 2 Taobao epochs).
+                updates.push((name, var, g.detach()));
             }
         }
         self.step += 1;

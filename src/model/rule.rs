@@ -1,7 +1,11 @@
-//! Rule baselines (METHOD.md §7): rank the user's auxiliary-behavior items in a fixed behavior
-//! order, each group by target popularity, then every other item by target popularity.
-//! `rule-view-cart` puts the weakest auxiliary behavior first ("viewed, then carted, then
-//! popular" on Taobao); `rule-cart-view` the strongest first.
+//! Rule baselines (METHOD.md §7): rank the user's auxiliary-behavior items first, then every
+//! other item, each group by target popularity. An item earns `B−1−r` points for each auxiliary
+//! behavior of rank `r` in the rule's order that the user did with it, so on Taobao
+//! `rule-view-cart` ranks viewed-and-carted items, then viewed-only, then carted-only, then the
+//! rest ("viewed, then carted, then popular"), and `rule-cart-view` starts from carted items.
+//! With Taobao's 92,180 buys kept in training this reproduces METHOD §7's 0.3041 / 0.1511 and
+//! 0.2729 / 0.1372 (HR@10 / NDCG@10); a strictly tiered variant (first behavior only) gives
+//! 0.2776 for view-cart.
 
 use crate::data::{Csr, Dataset};
 
@@ -55,13 +59,9 @@ impl RuleRanker {
             let start = out.len();
             out.extend_from_slice(&self.pop);
             let row = &mut out[start..];
-            let mut tiered = vec![false; n];
             for (rank, &b) in self.order.iter().enumerate() {
                 for &i in self.aux_csr[b].row(u as usize) {
-                    if !tiered[i as usize] {
-                        tiered[i as usize] = true;
-                        row[i as usize] += tiers - rank as f32;
-                    }
+                    row[i as usize] += tiers - rank as f32;
                 }
             }
         }

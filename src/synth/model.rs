@@ -123,6 +123,19 @@ impl World {
         cfg.buy_base + cfg.buy_pref * pref + h.buy_bias + h.type_gain * k.buy_bias + bonus
     }
 
+    /// Buy logit of a viewed `(u,i)` with the confounders at their population mix: the habit
+    /// and item-type effects on the purchase (`H→Y`, `G→Y`) replaced by their population
+    /// averages, preference and the mediators (was it carted) kept.
+    pub fn do_buy_logit(&self, cfg: &SynthConfig, pref: f64, carted: bool) -> f64 {
+        let share_h: f64 = cfg.habits.iter().map(|h| h.share).sum::<f64>().max(1e-12);
+        let share_k: f64 = cfg.kinds.iter().map(|k| k.share).sum::<f64>().max(1e-12);
+        let habit_bias: f64 = cfg.habits.iter().map(|h| h.share * h.buy_bias).sum::<f64>() / share_h;
+        let gain: f64 = cfg.habits.iter().map(|h| h.share * h.type_gain).sum::<f64>() / share_h;
+        let kind_bias: f64 = cfg.kinds.iter().map(|k| k.share * k.buy_bias).sum::<f64>() / share_k;
+        let bonus = if carted { cfg.cart_bonus } else { 0.0 };
+        cfg.buy_base + cfg.buy_pref * pref + habit_bias + gain * kind_bias + bonus
+    }
+
     /// Log of the observational purchase propensity of `(u,i)` up to a per-user constant:
     /// exposure score plus `ln P(buy | view)` with the cart marginalised out.
     pub fn log_propensity(&self, cfg: &SynthConfig, u: usize, i: usize) -> f64 {
@@ -291,11 +304,16 @@ impl Logs {
             let va = buys.remove(split_rng.random_range(0..buys.len()));
             logs.test.push((uu, t));
             logs.valid.push((uu, va));
-            // Interventional draw: confounders at their population mix, i.e. their effects are a
-            // constant and drop out; exposure is randomised, P ∝ exp(s·pref), train buys excluded.
-            let candidates: Vec<(usize, f64)> = (0..n_items)
-                .filter(|&i| buys.binary_search(&(i as u32)).is_err())
-                .map(|i| (i, cfg.do_scale * prefs[i]))
+            // Interventional draw: the user's exposure (views, carts: the mediators) as
+            // observed, the confounders' direct effects on the purchase at their population
+            // mix; one purchase among the viewed items not bought in training, P ∝ σ(logit).
+            let candidates: Vec<(usize, f64)> = (0..n_views)
+                .filter(|&v| buys.binary_search(&(order[v] as u32)).is_err())
+                .map(|v| {
+                    let i = order[v];
+                    let logit = world.do_buy_logit(cfg, prefs[i], carted[v]);
+                    (i, sigmoid(logit).max(1e-300).ln() * cfg.do_scale)
+                })
                 .collect();
             if let Some(i) = draw_softmax(&candidates, &mut do_rng) {
                 logs.test_do.push((uu, i as u32));

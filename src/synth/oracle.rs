@@ -2,16 +2,19 @@
 //! (`test.txt`) and interventional (`test_do.txt`) test sets, masking each user's training
 //! purchases (METHOD.md §7 protocol).
 //!
-//! - **true preference** (`pref = θ·φ + q`): the ideal debiased (`do`) ranking;
-//! - **confounded propensity** (exposure score + `ln P(buy | view)`, types included): the ideal
-//!   biased (`raw`) ranking;
+//! - **deconfounded** (the ideal `do` ranking): the user's viewed items by the purchase
+//!   probability with the confounders at their population mix (preference and the cart
+//!   mediator only), then the other items by true preference;
+//! - **confounded** (the ideal `raw` ranking): the user's viewed items by the observational
+//!   purchase probability (habit and item-type effects included), then the other items by the
+//!   exposure propensity;
 //! - **buy popularity** (training purchases per item, ties to the lower id): the classic biased
 //!   baseline.
 //!
-//! Strong confounding shows as the propensity and popularity rankings doing well on `test.txt`
-//! and poorly on `test_do.txt`, where the true preference wins clearly.
+//! Strong confounding shows as the confounded ranking winning on `test.txt` and losing on
+//! `test_do.txt`, where the deconfounded one wins.
 
-use super::model::{Logs, World};
+use super::model::{sigmoid, Logs, World};
 use super::SynthConfig;
 
 /// HR@K of the reference rankings on both test sets (fractions of users in `[0, 1]`).
@@ -19,13 +22,13 @@ use super::SynthConfig;
 pub struct Calibration {
     /// Cutoff `K`.
     pub k: usize,
-    /// True preference on `test.txt`.
+    /// Deconfounded ranking on `test.txt`.
     pub pref_test: f64,
-    /// True preference on `test_do.txt`.
+    /// Deconfounded ranking on `test_do.txt`.
     pub pref_do: f64,
-    /// Confounded propensity on `test.txt`.
+    /// Confounded ranking on `test.txt`.
     pub raw_test: f64,
-    /// Confounded propensity on `test_do.txt`.
+    /// Confounded ranking on `test_do.txt`.
     pub raw_do: f64,
     /// Training buy popularity on `test.txt`.
     pub pop_test: f64,
@@ -41,16 +44,33 @@ pub(super) fn calibrate(cfg: &SynthConfig, world: &World, logs: &Logs, k: usize)
         popularity[i as usize] += 1.0;
     }
     let train = per_user(&logs.buy, n_users);
+    let viewed = per_user(&logs.view, n_users);
+    let carted = per_user(&logs.cart, n_users);
     let test = first_per_user(&logs.test, n_users);
     let test_do = first_per_user(&logs.test_do, n_users);
     let mut hits = [0usize; 6];
     let mut scores = vec![0.0; n_items];
     for u in 0..n_users {
-        let rankers: [&dyn Fn(usize) -> f64; 3] = [
-            &|i| world.pref(u, i),
-            &|i| world.log_propensity(cfg, u, i),
-            &|i| popularity[i],
-        ];
+        let seen = |i: usize| viewed[u].binary_search(&(i as u32)).is_ok();
+        let cart = |i: usize| carted[u].binary_search(&(i as u32)).is_ok();
+        // Viewed items first (offset 1e6), each group by its own score.
+        let deconfounded = |i: usize| {
+            let p = world.pref(u, i);
+            if seen(i) {
+                1e6 + sigmoid(world.do_buy_logit(cfg, p, cart(i))).max(1e-300).ln()
+            } else {
+                p
+            }
+        };
+        let confounded = |i: usize| {
+            let p = world.pref(u, i);
+            if seen(i) {
+                1e6 + sigmoid(world.buy_logit(cfg, u, i, p, cart(i))).max(1e-300).ln()
+            } else {
+                world.log_propensity(cfg, u, i)
+            }
+        };
+        let rankers: [&dyn Fn(usize) -> f64; 3] = [&deconfounded, &confounded, &|i| popularity[i]];
         for (r, score) in rankers.iter().enumerate() {
             for (i, s) in scores.iter_mut().enumerate() {
                 *s = score(i);

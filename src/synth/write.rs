@@ -221,10 +221,12 @@ In `truth/` (what no model may read; for checking causal claims):
 8. **Splits**: one purchase per user, uniformly among the user's purchases, goes to `test.txt`
    and another to `valid.txt`; the rest is `buy.txt`. The held-out items keep their views and
    carts, as in the public Taobao split (its test purchases were mostly viewed before).
-9. **Interventional test**: per user one item drawn with the confounders set to their
-   population mix (randomised exposure): habit, type and visibility effects become a constant
-   and drop out, so `P(i) ∝ exp(s·pref(u,i))` with s = {do_scale}, over every item not in the user's
-   training purchases, whether viewed or not.
+9. **Interventional test**: per user one purchase among the items the user viewed and did not
+   buy in training, drawn with `P(i) ∝ σ(logit_do)^s` (s = {do_scale}), where `logit_do` is the
+   buy logit with the habit and item-type effects on the purchase replaced by their population
+   averages (the confounders' direct effects at their population mix), keeping preference and
+   the cart mediator. Exposure (views, carts) is as observed: in METHOD.md's graph the
+   behaviors `X_b` are mediators, and `do(H, G)` changes only what the confounders do to `Y`.
 10. **Coverage**: an item nobody viewed gets one view, by the user who prefers it most:
    {coverage} views were added this way.
 
@@ -242,13 +244,13 @@ Item types (G):
 
 | ranking | test.txt | test_do.txt |
 |---|---:|---:|
-| true preference `pref` (ideal `do`) | {pt:.4} | {pd:.4} |
-| confounded propensity (ideal `raw`) | {rt:.4} | {rd:.4} |
+| deconfounded oracle: viewed items by `σ(logit_do)`, then the rest by `pref` (ideal `do`) | {pt:.4} | {pd:.4} |
+| confounded oracle: viewed items by the observed buy probability, then the rest by exposure (ideal `raw`) | {rt:.4} | {rd:.4} |
 | training buy popularity | {ot:.4} | {od:.4} |
 
-The propensity and popularity rankings profit from the confounders on the observational test
-and lose on the interventional one, where only preference matters: a debiased model should
-move towards the first row on `test_do.txt`.
+The confounded and popularity rankings profit from the confounders on the observational test
+and lose on the interventional one: a debiased model should move towards the first row on
+`test_do.txt`.
 "#,
         command = command(seed, cfg),
         views = s.views,
