@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::data::{LoadOptions, ValidPolicy};
-use crate::error::{Error, Result};
+use crate::error::Result;
 
 /// Causal multi-behavior recommenders (MCLMR): train, evaluate, explain, explore.
 #[derive(Debug, Parser)]
@@ -39,6 +39,10 @@ pub enum Command {
     Explain(model_cmd::ExplainArgs),
     /// Export top-K lists of all users to CSV, JSON or Parquet.
     Export(model_cmd::ExportArgs),
+    /// Open the terminal explorer (also what `mclmr` without a subcommand does).
+    Explore(ExploreArgs),
+    /// Performance figures: training, propagation, evaluation, latency, scaling.
+    Bench(crate::bench::BenchArgs),
     /// Print the configuration.
     Config {
         /// Print the commented default TOML.
@@ -100,6 +104,33 @@ fn parse_valid_policy(s: &str) -> std::result::Result<ValidPolicy, String> {
     s.parse()
 }
 
+/// `mclmr explore …`
+#[derive(Debug, Args)]
+pub struct ExploreArgs {
+    /// Checkpoint to explore.
+    #[arg(long, default_value = "assets/model.safetensors")]
+    pub model: PathBuf,
+    /// Dataset directory or event-log file the model was trained on.
+    #[arg(long, default_value = "sample_data")]
+    pub data: PathBuf,
+    /// Loader options (behavior order, dataset config, validation policy).
+    #[command(flatten)]
+    pub load: DataOpts,
+    /// Device for retraining from the explorer: `cpu` or `cuda:N`.
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
+}
+
+impl ExploreArgs {
+    /// The explorer options these flags describe.
+    pub fn options(&self) -> crate::ui::ExploreOptions {
+        let mut o = crate::ui::ExploreOptions::new(&self.model, &self.data);
+        o.load = self.load.load_options();
+        o.device = self.device.clone();
+        o
+    }
+}
+
 /// `mclmr synth …`
 #[derive(Debug, Args)]
 pub struct SynthArgs {
@@ -139,10 +170,18 @@ pub fn main() -> i32 {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        None => Err(Error::Other(
-            "the explorer is not built yet; see `mclmr --help`".into(),
-        )),
+        None => crate::ui::run(
+            ExploreArgs {
+                model: PathBuf::from("assets/model.safetensors"),
+                data: PathBuf::from("sample_data"),
+                load: DataOpts::default(),
+                device: "cpu".into(),
+            }
+            .options(),
+        ),
+        Some(Command::Explore(a)) => crate::ui::run(a.options()),
         Some(Command::Data(cmd)) => data_cmd::run(cmd),
+        Some(Command::Bench(a)) => crate::bench::run(a),
         Some(Command::Train(a)) => model_cmd::run_train(a),
         Some(Command::Eval(a)) => model_cmd::run_eval(a),
         Some(Command::Recommend(a)) => model_cmd::run_recommend(a),

@@ -29,7 +29,7 @@ pub struct EvidenceTerm {
     pub behavior: String,
     /// Times the user did this behavior with the item.
     pub count: u32,
-    /// The user's gate weight for this behavior's expert.
+    /// The user's routing weight of this behavior among the per-behavior experts.
     pub gate: f32,
     /// Learned weight `w_b`.
     pub weight: f32,
@@ -169,7 +169,7 @@ fn explain_neural(inf: &Inference, data: &Dataset, u: u32, i: u32) -> Explanatio
                 .binary_search(&i)
                 .map(|k| csr.row_vals(uu)[k] as u32)
                 .unwrap_or(0);
-            let gate = inf.gate_user[uu * m + b];
+            let gate = inf.evidence_gate(uu, b);
             let weight = inf.evidence_w.get(b).copied().unwrap_or(0.0);
             EvidenceTerm {
                 behavior: inf.behavior_names[b].clone(),

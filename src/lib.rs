@@ -3,14 +3,17 @@
 //! Layout: [`data`] loads and validates multi-behavior logs; [`synth`] generates confounded data
 //! with ground truth; the binary in `main.rs` is a thin shell over [`cli`].
 
+pub mod bench;
 pub mod cli;
 pub mod data;
 pub mod error;
 pub mod synth;
 
 pub use error::{Error, Result};
+pub mod analysis;
 pub mod eval;
 pub mod explain;
 pub mod model;
 pub mod runtime;
 pub mod train;
+pub mod ui;

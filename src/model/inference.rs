@@ -207,12 +207,24 @@ impl Inference {
         for (r, &u) in users.iter().enumerate() {
             let row = &mut scores[r * n..(r + 1) * n];
             for b in 0..self.n_aux {
-                let coef = self.gate_user[u as usize * self.n_experts + b] * self.evidence_w[b];
+                let coef = self.evidence_gate(u as usize, b) * self.evidence_w[b];
                 let csr = &self.aux_csr[b];
                 for (&i, &c) in csr.row(u as usize).iter().zip(csr.row_vals(u as usize)) {
                     row[i as usize] += coef * (1.0 + c).ln();
                 }
             }
+        }
+    }
+
+    /// The user's routing weight of behavior `b` among the per-behavior experts (the gate
+    /// restricted to them and renormalised; see `MoeAggregator::evidence_gate`).
+    pub fn evidence_gate(&self, u: usize, b: usize) -> f32 {
+        let g = &self.gate_user[u * self.n_experts..u * self.n_experts + self.n_aux];
+        let sum: f32 = g.iter().sum();
+        if sum > 0.0 {
+            g[b] / sum
+        } else {
+            1.0 / self.n_aux.max(1) as f32
         }
     }
 

@@ -129,8 +129,14 @@ impl World {
     pub fn do_buy_logit(&self, cfg: &SynthConfig, pref: f64, carted: bool) -> f64 {
         let share_h: f64 = cfg.habits.iter().map(|h| h.share).sum::<f64>().max(1e-12);
         let share_k: f64 = cfg.kinds.iter().map(|k| k.share).sum::<f64>().max(1e-12);
-        let habit_bias: f64 = cfg.habits.iter().map(|h| h.share * h.buy_bias).sum::<f64>() / share_h;
-        let gain: f64 = cfg.habits.iter().map(|h| h.share * h.type_gain).sum::<f64>() / share_h;
+        let habit_bias: f64 =
+            cfg.habits.iter().map(|h| h.share * h.buy_bias).sum::<f64>() / share_h;
+        let gain: f64 = cfg
+            .habits
+            .iter()
+            .map(|h| h.share * h.type_gain)
+            .sum::<f64>()
+            / share_h;
         let kind_bias: f64 = cfg.kinds.iter().map(|k| k.share * k.buy_bias).sum::<f64>() / share_k;
         let bonus = if carted { cfg.cart_bonus } else { 0.0 };
         cfg.buy_base + cfg.buy_pref * pref + habit_bias + gain * kind_bias + bonus

@@ -57,7 +57,9 @@ pub(super) fn calibrate(cfg: &SynthConfig, world: &World, logs: &Logs, k: usize)
         let deconfounded = |i: usize| {
             let p = world.pref(u, i);
             if seen(i) {
-                1e6 + sigmoid(world.do_buy_logit(cfg, p, cart(i))).max(1e-300).ln()
+                1e6 + sigmoid(world.do_buy_logit(cfg, p, cart(i)))
+                    .max(1e-300)
+                    .ln()
             } else {
                 p
             }
@@ -65,7 +67,9 @@ pub(super) fn calibrate(cfg: &SynthConfig, world: &World, logs: &Logs, k: usize)
         let confounded = |i: usize| {
             let p = world.pref(u, i);
             if seen(i) {
-                1e6 + sigmoid(world.buy_logit(cfg, u, i, p, cart(i))).max(1e-300).ln()
+                1e6 + sigmoid(world.buy_logit(cfg, u, i, p, cart(i)))
+                    .max(1e-300)
+                    .ln()
             } else {
                 world.log_propensity(cfg, u, i)
             }

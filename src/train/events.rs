@@ -15,6 +15,9 @@ pub struct EpochReport {
     pub valid_ndcg10: Option<f64>,
     /// Validation HR@10 (`do`) when evaluated this epoch.
     pub valid_hr10: Option<f64>,
+    /// Validation NDCG@10 of the observational (`raw`) ranking, for models with a causal part.
+    #[serde(default)]
+    pub valid_ndcg10_raw: Option<f64>,
     /// Best epoch so far.
     pub best_epoch: usize,
     /// Seconds of training in this epoch (without evaluation).

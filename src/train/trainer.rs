@@ -163,14 +163,20 @@ fn send(events: &Option<Sender<TrainEvent>>, ev: TrainEvent) {
     }
 }
 
-/// Validation NDCG@10 and HR@10 of the `do` ranking.
-pub fn validate(net: &Net, task: &EvalTask) -> Result<(f64, f64)> {
+/// Validation NDCG@10 and HR@10 of the `do` ranking, and NDCG@10 of `raw` when it differs.
+pub fn validate(net: &Net, task: &EvalTask) -> Result<(f64, f64, Option<f64>)> {
     let ranker = Ranker::Neural(Box::new(net.infer()?));
     let r = evaluate(&ranker, task, Mode::Do)?;
-    Ok((
-        r.metrics.get("NDCG@10").copied().unwrap_or(0.0),
-        r.metrics.get("HR@10").copied().unwrap_or(0.0),
-    ))
+    let raw = if ranker.has_causal() {
+        evaluate(&ranker, task, Mode::Raw)?
+            .metrics
+            .get("NDCG@10")
+            .copied()
+    } else {
+        None
+    };
+    let get = |k: &str| r.metrics.get(k).copied().unwrap_or(0.0);
+    Ok((get("NDCG@10"), get("HR@10"), raw))
 }
 
 /// Trains a model on `data` (see the module docs).
@@ -294,6 +300,7 @@ pub fn train(
             loss: mean,
             valid_ndcg10: None,
             valid_hr10: None,
+            valid_ndcg10_raw: None,
             best_epoch: state.best_epoch,
             train_secs,
             eval_secs: 0.0,
@@ -301,9 +308,10 @@ pub fn train(
         let mut stop = false;
         match &valid_task {
             Some(task) if epoch % tc.eval_every == 0 || epoch == tc.epochs => {
-                let (ndcg, hr) = validate(&net, task)?;
+                let (ndcg, hr, raw) = validate(&net, task)?;
                 report.valid_ndcg10 = Some(ndcg);
                 report.valid_hr10 = Some(hr);
+                report.valid_ndcg10_raw = raw;
                 if ndcg > state.best_score {
                     state.best_score = ndcg;
                     state.best_epoch = epoch;

@@ -1,0 +1,247 @@
+//! The explorer's single state ([`App`], STYLE.md 1). It is built once from a dataset and a
+//! checkpoint; afterwards only [`crate::ui::update::update`] changes it, and the views read it.
+//! Work that must not block the UI is queued in [`App::jobs`] and launched by the runner.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+
+use candle_core::Device;
+
+use crate::cli::model_cmd::{parse_device, prepare_for_training};
+use crate::data::{load_dataset, Dataset, LoadOptions};
+use crate::error::{Error, Result};
+use crate::explain::Explanation;
+use crate::train::checkpoint::{load_model, LoadedModel};
+
+use super::action::Screen;
+use super::load::Load;
+use super::session::{DataContext, ModelSlot};
+use super::theme::Meaning;
+use super::training_state::TrainingState;
+use super::user_view::UserView;
+use super::worker::Job;
+
+/// How the explorer is opened (`mclmr explore` flags).
+#[derive(Debug, Clone)]
+pub struct ExploreOptions {
+    /// Checkpoint to explore.
+    pub model: PathBuf,
+    /// Dataset it was trained on.
+    pub data: PathBuf,
+    /// Loader options (behavior order, dataset config, validation policy).
+    pub load: LoadOptions,
+    /// `cpu` or `cuda:N` (used for retraining).
+    pub device: String,
+    /// Where retrained checkpoints go (default: next to the model, else a temporary directory).
+    pub save_dir: Option<PathBuf>,
+    /// Show timing figures in the status bar from the start (`T` toggles them; keep them off
+    /// in snapshot tests so that the rendered text is stable).
+    pub show_timings: bool,
+}
+
+impl ExploreOptions {
+    /// The defaults of `mclmr` without arguments: the shipped model on the sample data, on CPU.
+    pub fn new(model: impl Into<PathBuf>, data: impl Into<PathBuf>) -> Self {
+        ExploreOptions {
+            model: model.into(),
+            data: data.into(),
+            load: LoadOptions::default(),
+            device: "cpu".into(),
+            save_dir: None,
+            show_timings: false,
+        }
+    }
+}
+
+/// The user search overlay.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct SearchState {
+    /// Typed text.
+    pub query: String,
+    /// Matching users, best first (capped).
+    pub matches: Vec<u32>,
+    /// Highlighted match.
+    pub sel: usize,
+}
+
+/// The selected user and the User screen's cursor.
+#[derive(Debug, Clone)]
+pub struct UserState {
+    /// Dense user index.
+    pub user: u32,
+    /// Length of the top-K lists.
+    pub k: usize,
+    /// The user's numbers (Failed shows the scoring error in the panel).
+    pub view: Load<UserView>,
+    /// True when the cursor is in the `raw` list.
+    pub raw_focus: bool,
+    /// Cursor row in the focused list.
+    pub cursor: usize,
+    /// The search overlay, when open.
+    pub search: Option<SearchState>,
+}
+
+/// Timing figures of the last interactions (ms).
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct Timings {
+    /// Last user switch (both rankings, history, routing).
+    pub user_switch_ms: Option<f64>,
+    /// Last item switch (explanation).
+    pub item_switch_ms: Option<f64>,
+    /// Last frame draw.
+    pub frame_ms: Option<f64>,
+}
+
+/// The explorer's state.
+pub struct App {
+    /// Screen shown.
+    pub screen: Screen,
+    /// Help overlay scroll offset, when open.
+    pub help: Option<u16>,
+    /// The "quit while training?" question is open.
+    pub confirm_quit: bool,
+    /// The runner should restore the terminal and exit.
+    pub should_quit: bool,
+    /// Dataset and derived structures.
+    pub ctx: DataContext,
+    /// The checkpoint every screen shows.
+    pub active: ModelSlot,
+    /// The checkpoint it is compared with (after a retrain).
+    pub other: Option<ModelSlot>,
+    /// User selection.
+    pub user: UserState,
+    /// Explanation of the selected item.
+    pub why: Load<Explanation>,
+    /// Selected row of the alignment table.
+    pub align_row: usize,
+    /// The training screen.
+    pub training: TrainingState,
+    /// Device for retraining.
+    pub device: Device,
+    /// How the device was named.
+    pub device_label: String,
+    /// Where retrained checkpoints go.
+    pub save_dir: PathBuf,
+    /// A one-line message for the status bar.
+    pub status: Option<(Meaning, String)>,
+    /// Recent timings.
+    pub timings: Timings,
+    /// Show timings in the status bar.
+    pub show_timings: bool,
+    /// Background work requested by `update`, launched by the runner.
+    pub jobs: Vec<Job>,
+    /// Ranking overlap of the selected user between the two checkpoints `(Jaccard, RBO)`.
+    pub model_overlap: Option<(f64, f64)>,
+    pub(crate) next_id: u64,
+}
+
+impl App {
+    /// Loads the dataset and the checkpoint of `opts` (errors carry the fix, as the CLI's do).
+    pub fn load(opts: &ExploreOptions) -> Result<App> {
+        let device = parse_device(&opts.device)?;
+        for (what, p) in [("checkpoint", &opts.model), ("dataset", &opts.data)] {
+            if !p.exists() {
+                return Err(Error::bad_arg(
+                    format!("{what} not found"),
+                    p.display().to_string(),
+                    "run `mclmr` from the repository root (it opens assets/model.safetensors on sample_data), or pass --model and --data",
+                ));
+            }
+        }
+        let data = prepare_for_training(load_dataset(&opts.data, &opts.load)?, None);
+        let model = load_model(&opts.model, &data, &device)?;
+        let save_dir = opts.save_dir.clone().unwrap_or_else(|| {
+            opts.model
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .map(Path::to_path_buf)
+                .unwrap_or_else(|| PathBuf::from("."))
+        });
+        let mut app = App::new(data, model, device, &opts.device, save_dir);
+        app.show_timings = opts.show_timings;
+        Ok(app)
+    }
+
+    /// Builds the state from a loaded dataset and model; queues the alignment report.
+    pub fn new(
+        data: Dataset,
+        model: LoadedModel,
+        device: Device,
+        device_label: &str,
+        save_dir: PathBuf,
+    ) -> App {
+        let data = Arc::new(data);
+        let ctx = DataContext::new(data.clone());
+        let active = ModelSlot::new(1, Arc::new(model), &data);
+        let training = TrainingState::new(&active.model.checkpoint.config, device_label);
+        // Start on the first user with a test item: their lists can be checked against it.
+        let first = data
+            .test
+            .first()
+            .map(|p| p.0)
+            .unwrap_or(0)
+            .min(data.n_users().saturating_sub(1) as u32);
+        let mut app = App {
+            screen: Screen::Graph,
+            help: None,
+            confirm_quit: false,
+            should_quit: false,
+            ctx,
+            active,
+            other: None,
+            user: UserState {
+                user: first,
+                k: 10,
+                view: Load::Idle,
+                raw_focus: false,
+                cursor: 0,
+                search: None,
+            },
+            why: Load::Idle,
+            align_row: 0,
+            training,
+            device,
+            device_label: device_label.to_string(),
+            save_dir,
+            status: data.notes.first().map(|n| (Meaning::Muted, n.clone())),
+            timings: Timings::default(),
+            show_timings: false,
+            jobs: Vec::new(),
+            model_overlap: None,
+            next_id: 2,
+        };
+        super::update::select_user(&mut app, first);
+        super::update::request_alignment(&mut app);
+        app
+    }
+
+    /// The dataset.
+    pub fn data(&self) -> &Dataset {
+        &self.ctx.data
+    }
+
+    /// The selected item (from the focused list at the cursor), if any.
+    pub fn selected_item(&self) -> Option<u32> {
+        self.user
+            .view
+            .ready()
+            .and_then(|v| v.item_at(self.user.raw_focus, self.user.cursor))
+    }
+
+    /// True while a training run is in progress.
+    pub fn training_running(&self) -> bool {
+        self.training.is_running()
+    }
+
+    /// A fresh id for a model slot or a training run.
+    pub(crate) fn fresh_id(&mut self) -> u64 {
+        let id = self.next_id;
+        self.next_id += 1;
+        id
+    }
+
+    /// Takes the queued background jobs (the runner launches them).
+    pub fn take_jobs(&mut self) -> Vec<Job> {
+        std::mem::take(&mut self.jobs)
+    }
+}

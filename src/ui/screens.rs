@@ -1,0 +1,10 @@
+//! The five screens. Each exposes `render(&App, Rect, &mut Buffer)` and only reads the state.
+
+pub mod alignment;
+pub mod graph;
+pub mod graph_draw;
+pub mod search;
+pub mod training;
+pub mod training_charts;
+pub mod user;
+pub mod why;

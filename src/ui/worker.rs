@@ -1,0 +1,292 @@
+//! Background work (STYLE.md 3): training, full evaluation and the alignment report run on
+//! threads and report back with typed [`Action`]s over one channel, so the UI thread only ever
+//! polls. `update` queues [`Job`]s; the runner hands them to [`Workers::launch`].
+//!
+//! A panic inside a job is caught and reported as that panel's failure instead of taking the
+//! explorer down.
+
+use std::panic::{catch_unwind, AssertUnwindSafe};
+use std::path::{Path, PathBuf};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+use std::sync::mpsc::{self, Sender};
+use std::sync::Arc;
+
+use candle_core::Device;
+
+use crate::analysis::AlignmentReport;
+use crate::data::Dataset;
+use crate::eval::full_report;
+use crate::model::{Config, Ranker};
+use crate::train::checkpoint::{restore, Checkpoint, LoadedModel};
+use crate::train::{train, Status, TrainEvent, TrainOptions};
+
+use super::action::{Action, TrainMsg, Trained};
+
+/// Nodes sampled per side by the alignment report.
+pub const ALIGN_NODES: usize = 2000;
+/// Histogram bins of the alignment report.
+pub const ALIGN_BINS: usize = 20;
+/// Seed of the alignment samples (fixed: the numbers do not change between runs).
+pub const ALIGN_SEED: u64 = 7;
+
+/// A unit of background work.
+pub enum Job {
+    /// Alignment/uniformity report of a model.
+    Alignment {
+        /// Model slot id.
+        model: u64,
+        /// The model.
+        loaded: Arc<LoadedModel>,
+    },
+    /// Full-ranking evaluation of a model.
+    Evaluate {
+        /// Model slot id.
+        model: u64,
+        /// The model.
+        loaded: Arc<LoadedModel>,
+        /// The dataset.
+        data: Arc<Dataset>,
+    },
+    /// A training run; the checkpoint is saved in `save_dir` and loaded for the explorer.
+    Train {
+        /// Run id.
+        run: u64,
+        /// The dataset.
+        data: Arc<Dataset>,
+        /// Effective config.
+        config: Box<Config>,
+        /// Device.
+        device: Device,
+        /// Set to stop at the next batch.
+        cancel: Arc<AtomicBool>,
+        /// Preferred directory for the checkpoint.
+        save_dir: PathBuf,
+    },
+}
+
+impl Job {
+    /// Short name for messages.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Job::Alignment { .. } => "alignment",
+            Job::Evaluate { .. } => "evaluation",
+            Job::Train { .. } => "training",
+        }
+    }
+}
+
+/// Launches jobs on threads and counts the ones still running.
+#[derive(Clone)]
+pub struct Workers {
+    tx: Sender<Action>,
+    running: Arc<AtomicUsize>,
+}
+
+/// Decrements the running count when a job thread ends, however it ends.
+struct Running(Arc<AtomicUsize>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::SeqCst);
+    }
+}
+
+fn panic_text(p: Box<dyn std::any::Any + Send>) -> String {
+    p.downcast_ref::<&str>()
+        .map(|s| s.to_string())
+        .or_else(|| p.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "unknown panic".into())
+}
+
+impl Workers {
+    /// Workers reporting to `tx`.
+    pub fn new(tx: Sender<Action>) -> Self {
+        Workers {
+            tx,
+            running: Arc::new(AtomicUsize::new(0)),
+        }
+    }
+
+    /// Jobs still running.
+    pub fn running(&self) -> usize {
+        self.running.load(Ordering::SeqCst)
+    }
+
+    /// Runs `job` on a new thread.
+    pub fn launch(&self, job: Job) {
+        self.running.fetch_add(1, Ordering::SeqCst);
+        let guard = Running(self.running.clone());
+        let tx = self.tx.clone();
+        let name = job.name();
+        let failed = failure(&job);
+        let spawned = std::thread::Builder::new()
+            .name(format!("mclmr-{name}"))
+            .spawn(move || {
+                let _guard = guard;
+                run_job(job, tx);
+            });
+        if let Err(e) = spawned {
+            // The guard moved into the closure was dropped with it; report the failure.
+            let _ = self
+                .tx
+                .send(failed(format!("cannot start the {name} thread: {e}")));
+        }
+    }
+}
+
+/// The action that reports a job's failure to its panel.
+fn failure(job: &Job) -> impl FnOnce(String) -> Action {
+    let which = match job {
+        Job::Alignment { model, .. } => (0, *model),
+        Job::Evaluate { model, .. } => (1, *model),
+        Job::Train { run, .. } => (2, *run),
+    };
+    move |msg| match which {
+        (0, model) => Action::AlignmentDone {
+            model,
+            result: Err(msg),
+        },
+        (1, model) => Action::Evaluated {
+            model,
+            result: Err(msg),
+        },
+        (_, run) => Action::Train {
+            run,
+            msg: TrainMsg::Finished(Err(msg)),
+        },
+    }
+}
+
+fn run_job(job: Job, tx: Sender<Action>) {
+    match job {
+        Job::Alignment { model, loaded } => {
+            let result = catch_unwind(AssertUnwindSafe(|| match &loaded.ranker {
+                Ranker::Neural(inf) => Ok(AlignmentReport::compute(
+                    inf,
+                    ALIGN_NODES,
+                    ALIGN_BINS,
+                    ALIGN_SEED,
+                )),
+                Ranker::Rule(_) => {
+                    Err("a rule baseline has no learned representations to align".to_string())
+                }
+            }))
+            .unwrap_or_else(|p| Err(format!("the alignment worker failed: {}", panic_text(p))));
+            let _ = tx.send(Action::AlignmentDone { model, result });
+        }
+        Job::Evaluate {
+            model,
+            loaded,
+            data,
+        } => {
+            let result = catch_unwind(AssertUnwindSafe(|| {
+                full_report(&loaded.ranker, &data).map_err(|e| e.to_string())
+            }))
+            .unwrap_or_else(|p| Err(format!("the evaluation worker failed: {}", panic_text(p))));
+            let _ = tx.send(Action::Evaluated { model, result });
+        }
+        Job::Train {
+            run,
+            data,
+            config,
+            device,
+            cancel,
+            save_dir,
+        } => {
+            let result = catch_unwind(AssertUnwindSafe(|| {
+                train_and_save(run, &data, &config, &device, cancel, &save_dir, &tx)
+            }))
+            .unwrap_or_else(|p| Err(format!("the training worker failed: {}", panic_text(p))));
+            let _ = tx.send(Action::Train {
+                run,
+                msg: TrainMsg::Finished(result),
+            });
+        }
+    }
+}
+
+/// The first `model-<backbone>[-plain]-<n>.safetensors` in `dir` that does not exist yet.
+pub fn checkpoint_path(dir: &Path, config: &Config) -> PathBuf {
+    let plain = if config.model.mclmr { "" } else { "-plain" };
+    let base = format!("model-{}{plain}", config.model.backbone.name());
+    (1..)
+        .map(|n| dir.join(format!("{base}-{n}.safetensors")))
+        .find(|p| !p.exists())
+        .unwrap_or_else(|| dir.join(format!("{base}.safetensors")))
+}
+
+fn train_and_save(
+    run: u64,
+    data: &Arc<Dataset>,
+    config: &Config,
+    device: &Device,
+    cancel: Arc<AtomicBool>,
+    save_dir: &Path,
+    tx: &Sender<Action>,
+) -> Result<Trained, String> {
+    let (etx, erx) = mpsc::channel::<TrainEvent>();
+    let fwd = tx.clone();
+    let forwarder = std::thread::spawn(move || {
+        for ev in erx {
+            if fwd
+                .send(Action::Train {
+                    run,
+                    msg: TrainMsg::Event(ev),
+                })
+                .is_err()
+            {
+                break;
+            }
+        }
+    });
+    let opts = TrainOptions {
+        cancel,
+        events: Some(etx),
+        resume: None,
+    };
+    let outcome = train(data, config, device, opts);
+    // The event sender was dropped with the options: every event is delivered before Finished.
+    let _ = forwarder.join();
+    let outcome = outcome.map_err(|e| e.to_string())?;
+    match &outcome.status {
+        Status::Cancelled => {
+            return Err(format!(
+                "cancelled after {} finished epoch(s); nothing was saved",
+                outcome.resume.epoch
+            ))
+        }
+        Status::Diverged { epoch, batch, what } => {
+            return Err(format!(
+            "diverged: {what} not finite at epoch {epoch}, batch {batch}; lower the learning rate"
+        ))
+        }
+        _ => {}
+    }
+    let ck = Checkpoint::from_outcome(&outcome, data, device).map_err(|e| e.to_string())?;
+    let mut path = checkpoint_path(save_dir, config);
+    let mut note = None;
+    if let Err(e) = ck.save(&path) {
+        let tmp = std::env::temp_dir().join("mclmr-explorer");
+        std::fs::create_dir_all(&tmp).map_err(|e2| {
+            format!(
+                "cannot save the checkpoint ({e}) nor create {}: {e2}",
+                tmp.display()
+            )
+        })?;
+        path = checkpoint_path(&tmp, config);
+        ck.save(&path).map_err(|e| e.to_string())?;
+        note = Some(format!(
+            "{} is not writable; saved to a temporary directory",
+            save_dir.display()
+        ));
+    }
+    let loaded = restore(ck, &path, data, device).map_err(|e| e.to_string())?;
+    Ok(Trained {
+        model: Arc::new(loaded),
+        path,
+        status: outcome.status.label(),
+        best_epoch: outcome.best_epoch,
+        best_valid: outcome.best_valid,
+        note,
+    })
+}
