@@ -188,3 +188,23 @@ fn rule_baselines_rank_auxiliary_items_first() {
     );
     assert_eq!(report.do_, report.raw);
 }
+
+#[test]
+fn exploding_learning_rate_is_detected_and_the_last_good_state_kept() {
+    let data = sample();
+    let mut cfg = config(BackboneKind::Mf, true, 3);
+    cfg.train.lr = 1e30;
+    let out = train(&data, &cfg, &Device::Cpu, TrainOptions::default()).unwrap();
+    match &out.status {
+        Status::Diverged { epoch, batch, what } => {
+            assert!(*epoch >= 1 && *batch >= 1, "{epoch} {batch}");
+            assert!(what == "loss" || what == "gradient", "{what}");
+        }
+        other => panic!("expected divergence, got {other:?}"),
+    }
+    // The kept parameters are finite.
+    for (k, t) in out.net.params.snapshot().unwrap() {
+        let v = t.flatten_all().unwrap().to_vec1::<f32>().unwrap();
+        assert!(v.iter().all(|x| x.is_finite()), "{k} has non-finite values");
+    }
+}

@@ -1,0 +1,276 @@
+//! The headless CLI end to end on the sample data: train → eval → recommend → explain → export,
+//! plus the errors a user meets first (unknown ids, wrong data for a model, bad flags).
+
+use assert_cmd::Command;
+use serde_json::Value;
+
+fn mclmr() -> Command {
+    Command::cargo_bin("mclmr").expect("binary built")
+}
+
+fn json(out: &[u8]) -> Value {
+    serde_json::from_slice(out)
+        .unwrap_or_else(|e| panic!("not JSON ({e}): {}", String::from_utf8_lossy(out)))
+}
+
+#[test]
+fn train_eval_recommend_explain_export() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m.safetensors");
+    let m = model.to_str().unwrap();
+    let out = mclmr()
+        .args([
+            "train",
+            "--data",
+            "sample_data",
+            "--backbone",
+            "mf",
+            "--epochs",
+            "2",
+            "--out",
+            m,
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let summary = json(&out.stdout);
+    assert_eq!(summary["epochs_run"], 2);
+
+    let out = mclmr()
+        .args(["eval", "--model", m, "--data", "sample_data", "--json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let e = json(&out.stdout);
+    for mode in ["do", "raw"] {
+        for k in ["HR@10", "NDCG@10", "Recall@20", "HR@50"] {
+            let v = e[mode][k].as_f64().unwrap_or(-1.0);
+            assert!((0.0..=1.0).contains(&v), "{mode} {k} = {v}");
+        }
+        assert!(e["bias"][mode]["coverage"].as_f64().is_some());
+        assert!(e["interventional"][mode]["NDCG@10"].as_f64().is_some());
+    }
+
+    let out = mclmr()
+        .args([
+            "recommend",
+            "--model",
+            m,
+            "--data",
+            "sample_data",
+            "--user",
+            "7",
+            "-k",
+            "5",
+            "--mode",
+            "raw",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let r = json(&out.stdout);
+    let items = r["items"].as_array().unwrap();
+    assert_eq!(items.len(), 5);
+    let first = items[0]["item"].as_str().unwrap().to_string();
+
+    let out = mclmr()
+        .args([
+            "explain",
+            "--model",
+            m,
+            "--data",
+            "sample_data",
+            "--user",
+            "7",
+            "--item",
+            &first,
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let x = json(&out.stdout);
+    let raw = x["score_raw"].as_f64().unwrap();
+    let top = items[0]["score"].as_f64().unwrap();
+    assert!(
+        (raw - top).abs() < 1e-3,
+        "explained raw score {raw} vs ranked score {top}"
+    );
+
+    for ext in ["csv", "json", "parquet"] {
+        let file = dir.path().join(format!("top.{ext}"));
+        let out = mclmr()
+            .args([
+                "export",
+                "--model",
+                m,
+                "--data",
+                "sample_data",
+                "-k",
+                "3",
+                "--out",
+                file.to_str().unwrap(),
+            ])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{ext}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        assert!(std::fs::metadata(&file).unwrap().len() > 100);
+    }
+    let csv = std::fs::read_to_string(dir.path().join("top.csv")).unwrap();
+    assert_eq!(csv.lines().next(), Some("user,rank,item"));
+    assert_eq!(csv.lines().count(), 1 + 3 * 1000);
+
+    // Errors: unknown user, wrong data for the model, unsupported export format.
+    let out = mclmr()
+        .args([
+            "recommend",
+            "--model",
+            m,
+            "--data",
+            "sample_data",
+            "--user",
+            "nobody",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown user id"));
+    let out = mclmr()
+        .args([
+            "eval",
+            "--model",
+            m,
+            "--data",
+            "sample_data",
+            "--behaviors",
+            "view,buy",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("trained on dataset"));
+    let out = mclmr()
+        .args([
+            "export",
+            "--model",
+            m,
+            "--data",
+            "sample_data",
+            "--out",
+            dir.path().join("x.xlsx").to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+}
+
+#[test]
+fn resume_continues_a_stopped_run_and_rules_train_instantly() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m.safetensors");
+    let m = model.to_str().unwrap();
+    let run = |extra: &[&str]| {
+        let mut args = vec![
+            "train",
+            "--data",
+            "sample_data",
+            "--backbone",
+            "mf",
+            "--out",
+            m,
+            "--json",
+        ];
+        args.extend_from_slice(extra);
+        json(&mclmr().args(&args).output().unwrap().stdout)
+    };
+    assert_eq!(run(&["--epochs", "1"])["epochs_run"], 1);
+    assert_eq!(run(&["--resume", "--epochs", "2"])["epochs_run"], 2);
+    let rule = dir.path().join("r.safetensors");
+    let out = mclmr()
+        .args([
+            "train",
+            "--data",
+            "sample_data",
+            "--backbone",
+            "rule-view-cart",
+            "--out",
+            rule.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let out = mclmr()
+        .args([
+            "eval",
+            "--model",
+            rule.to_str().unwrap(),
+            "--data",
+            "sample_data",
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    let e = json(&out.stdout);
+    assert_eq!(e["do"], e["raw"], "a rule has no confounder terms");
+}
+
+#[test]
+fn bad_flags_and_configs_exit_2_with_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let cfg = dir.path().join("c.toml");
+    std::fs::write(&cfg, "[train]\nlr = -1\n").unwrap();
+    let out = mclmr()
+        .args([
+            "train",
+            "--data",
+            "sample_data",
+            "--config",
+            cfg.to_str().unwrap(),
+            "--out",
+            "/tmp/never.safetensors",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("train.lr"));
+    let out = mclmr()
+        .args([
+            "train",
+            "--data",
+            "sample_data",
+            "--backbone",
+            "gru",
+            "--out",
+            "x",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let out = mclmr()
+        .args([
+            "train",
+            "--data",
+            "sample_data",
+            "--device",
+            "tpu",
+            "--out",
+            "x",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("fix:"));
+    let out = mclmr().args(["config", "--default"]).output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("backbone = \"lightgcn\""));
+}
