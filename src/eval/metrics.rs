@@ -67,7 +67,8 @@ pub fn top_k(scores: &[f32], k: usize, masked: &[u32]) -> Vec<u32> {
     let mut threshold = f32::NEG_INFINITY;
     let mut full = false;
     for (i, &s) in scores.iter().enumerate() {
-        if full && !threshold.is_nan() && !(s > threshold) {
+        let enters = s > threshold;
+        if full && !threshold.is_nan() && !enters {
             continue;
         }
         let i = i as u32;
