@@ -274,3 +274,77 @@ fn bad_flags_and_configs_exit_2_with_the_fix() {
     assert!(out.status.success());
     assert!(String::from_utf8_lossy(&out.stdout).contains("backbone = \"lightgcn\""));
 }
+
+#[test]
+fn sigterm_during_training_leaves_a_resumable_checkpoint() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m.safetensors");
+    let m = model.to_str().unwrap();
+    let exe = assert_cmd::cargo::cargo_bin("mclmr");
+    let mut child = std::process::Command::new(exe)
+        .args([
+            "train",
+            "--data",
+            "sample_data",
+            "--backbone",
+            "lightgcn",
+            "--epochs",
+            "500",
+            "--out",
+            m,
+        ])
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    // Stop it like a service manager would, once the first epoch has been reported.
+    use std::io::BufRead;
+    let mut lines = std::io::BufReader::new(child.stderr.take().unwrap()).lines();
+    let mut seen = String::new();
+    for line in lines.by_ref() {
+        let line = line.unwrap();
+        seen.push_str(&line);
+        seen.push('\n');
+        if line.starts_with("epoch ") && line.contains("loss") {
+            break;
+        }
+    }
+    let status = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status()
+        .unwrap();
+    assert!(status.success());
+    for line in lines {
+        seen.push_str(&line.unwrap());
+        seen.push('\n');
+    }
+    let code = child.wait().unwrap().code();
+    assert_eq!(code, Some(130), "{seen}");
+    assert!(seen.contains("--resume"), "{seen}");
+    let ck =
+        mclmr::train::checkpoint::Checkpoint::load(&model).expect("checkpoint written on SIGTERM");
+    let resume = ck.resume.expect("resume state stored");
+    assert!(resume.epoch >= 1, "some epoch finished before the signal");
+    assert_eq!(ck.meta.status, "cancelled");
+    // And the run continues from there.
+    let next = resume.epoch + 1;
+    let out = mclmr()
+        .args([
+            "train",
+            "--data",
+            "sample_data",
+            "--out",
+            m,
+            "--resume",
+            "--epochs",
+            &next.to_string(),
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(json(&out.stdout)["epochs_run"], next);
+}
