@@ -2,7 +2,8 @@
 //!
 //! Scores for a block of users are one matrix product with augmented vectors that fold in the
 //! confounder terms (METHOD.md §4):
-//! `do`:  user `[Z_u, c̄^U, 1]`,       item `[Z_i + c̄^I, Z_i, b̄]`;
+//! `do`:  user `[Z_u, 1]`,            item `[Z_i + c̄^I, ⟨c̄^U, Z_i⟩ + b̄]` (the averaged user
+//!        effect is the same for every user, so it folds into an item constant);
 //! `raw`: user `[Z_u, c^U(u), 1]`,     item `[Z_i + c^I(i), Z_i, b(i)]` (see `scorer`);
 //! plus the sparse evidence terms `Σ_b g_{u,b} w_b ln(1 + count_b(u,i))` of the user's own
 //! auxiliary interactions, so no users × items matrix beyond one block ever exists.
@@ -118,11 +119,12 @@ pub struct Inference {
 
 impl Inference {
     /// Width of the augmented vectors.
-    fn aug_width(&self) -> usize {
-        if self.causal.is_some() {
-            2 * self.dim + 1
-        } else {
-            self.dim
+    fn aug_width(&self, mode: Mode) -> usize {
+        match (&self.causal, mode) {
+            (None, _) => self.dim,
+            // `do`: the user-side average effect only adds an item constant, folded in.
+            (Some(_), Mode::Do) => self.dim + 1,
+            (Some(_), Mode::Raw) => 2 * self.dim + 1,
         }
     }
 
@@ -135,23 +137,27 @@ impl Inference {
 
     fn item_matrix(&self, mode: Mode) -> Result<Tensor> {
         let (d, n) = (self.dim, self.n_items);
-        let w = self.aug_width();
+        let w = self.aug_width(mode);
         let mut m = vec![0f32; n * w];
         for i in 0..n {
             let zi = &self.z_item[i * d..(i + 1) * d];
             let row = &mut m[i * w..(i + 1) * w];
             match &self.causal {
                 None => row.copy_from_slice(zi),
+                Some(c) if mode == Mode::Do => {
+                    // [Z_i + c̄^I, ⟨c̄^U, Z_i⟩ + b̄] against the user's [Z_u, 1].
+                    for k in 0..d {
+                        row[k] = zi[k] + c.ci_bar[k];
+                    }
+                    row[d] = dot(&c.cu_bar, zi) + c.beta_bar;
+                }
                 Some(c) => {
-                    let (ci, beta) = match mode {
-                        Mode::Do => (&c.ci_bar[..], c.beta_bar),
-                        Mode::Raw => (&c.ci[i * d..(i + 1) * d], c.beta[i]),
-                    };
+                    let ci = &c.ci[i * d..(i + 1) * d];
                     for k in 0..d {
                         row[k] = zi[k] + ci[k];
                         row[d + k] = zi[k];
                     }
-                    row[2 * d] = beta;
+                    row[2 * d] = c.beta[i];
                 }
             }
         }
@@ -166,14 +172,16 @@ impl Inference {
         let zu = &self.z_user[u * d..(u + 1) * d];
         match &self.causal {
             None => zu.to_vec(),
+            Some(_) if mode == Mode::Do => {
+                let mut v = Vec::with_capacity(d + 1);
+                v.extend_from_slice(zu);
+                v.push(1.0);
+                v
+            }
             Some(c) => {
-                let cu = match mode {
-                    Mode::Do => &c.cu_bar[..],
-                    Mode::Raw => &c.cu[u * d..(u + 1) * d],
-                };
                 let mut v = Vec::with_capacity(2 * d + 1);
                 v.extend_from_slice(zu);
-                v.extend_from_slice(cu);
+                v.extend_from_slice(&c.cu[u * d..(u + 1) * d]);
                 v.push(1.0);
                 v
             }
@@ -182,7 +190,7 @@ impl Inference {
 
     /// Scores of every item for each user in `users`, row-major `[users.len() × n_items]`.
     pub fn score_users(&self, users: &[u32], mode: Mode) -> Result<Vec<f32>> {
-        let w = self.aug_width();
+        let w = self.aug_width(mode);
         let mat = match mode {
             Mode::Do => self.item_mat_do.as_ref(),
             Mode::Raw => self.item_mat_raw.as_ref(),
