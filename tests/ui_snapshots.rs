@@ -522,3 +522,21 @@ fn bench_other_dataset() {
     eprintln!("{u} users × {i} items: start-up {startup:.0} ms, user switch {user:.2} ms, item switch {item:.3} ms, slowest frame at 120×40 {frame:.2} ms");
     assert!(user < 50.0 && item < 50.0);
 }
+
+/// Without a checkpoint for the data the explorer opens on the rule baseline and offers to train.
+#[test]
+fn no_model_for_the_data_offers_to_train() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("none.safetensors");
+    let app = App::load(&ExploreOptions::new(&missing, "sample_data")).expect("opens anyway");
+    assert_eq!(app.screen, Screen::Training);
+    assert!(app.active.model.checkpoint.config.model.backbone.is_rule());
+    let (_, msg) = app.status.clone().expect("a status line says why");
+    assert!(
+        msg.contains("no checkpoint") && msg.contains("train"),
+        "{msg}"
+    );
+    // A damaged checkpoint is still an error, not silently replaced.
+    std::fs::write(&missing, b"not a checkpoint").unwrap();
+    assert!(App::load(&ExploreOptions::new(&missing, "sample_data")).is_err());
+}

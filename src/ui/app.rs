@@ -11,7 +11,8 @@ use crate::cli::model_cmd::{parse_device, prepare_for_training};
 use crate::data::{load_dataset, Dataset, LoadOptions};
 use crate::error::{Error, Result};
 use crate::explain::Explanation;
-use crate::train::checkpoint::{load_model, LoadedModel};
+use crate::model::{BackboneKind, Config};
+use crate::train::checkpoint::{load_model, restore, Checkpoint, LoadedModel};
 
 use super::action::Screen;
 use super::load::Load;
@@ -139,17 +140,35 @@ impl App {
     /// Loads the dataset and the checkpoint of `opts` (errors carry the fix, as the CLI's do).
     pub fn load(opts: &ExploreOptions) -> Result<App> {
         let device = parse_device(&opts.device)?;
-        for (what, p) in [("checkpoint", &opts.model), ("dataset", &opts.data)] {
-            if !p.exists() {
-                return Err(Error::bad_arg(
-                    format!("{what} not found"),
-                    p.display().to_string(),
-                    "run `mclmr` from the repository root (it opens assets/model.safetensors on sample_data), or pass --model and --data",
-                ));
-            }
+        if !opts.data.exists() {
+            return Err(Error::bad_arg(
+                "dataset not found",
+                opts.data.display().to_string(),
+                "run `mclmr` from the repository root (it opens assets/model.safetensors on sample_data), or pass --model and --data",
+            ));
         }
         let data = prepare_for_training(load_dataset(&opts.data, &opts.load)?, None);
-        let model = load_model(&opts.model, &data, &device)?;
+        // No checkpoint for this data (missing file, or trained on other data): open on the
+        // rule baseline and offer to train one. A damaged checkpoint is still an error.
+        let (model, missing) = match load_model(&opts.model, &data, &device) {
+            Ok(m) => (m, None),
+            Err(e) if !opts.model.exists() || e.to_string().contains("trained on dataset") => {
+                let why = if opts.model.exists() {
+                    format!("{} was trained on other data", opts.model.display())
+                } else {
+                    format!("no checkpoint at {}", opts.model.display())
+                };
+                let rule = Checkpoint::rule(&Config::default(), &data);
+                let mut rule_cfg = rule.config.clone();
+                rule_cfg.model.backbone = BackboneKind::RuleViewCart;
+                let rule = Checkpoint {
+                    config: rule_cfg,
+                    ..rule
+                };
+                (restore(rule, &opts.model, &data, &device)?, Some(why))
+            }
+            Err(e) => return Err(e),
+        };
         let save_dir = opts.save_dir.clone().unwrap_or_else(|| {
             opts.model
                 .parent()
@@ -159,6 +178,16 @@ impl App {
         });
         let mut app = App::new(data, model, device, &opts.device, save_dir);
         app.show_timings = opts.show_timings;
+        if let Some(why) = missing {
+            app.training = TrainingState::new(&Config::default(), &opts.device);
+            app.screen = Screen::Training;
+            app.status = Some((
+                Meaning::Alert,
+                format!(
+                    "{why}: showing the rule baseline rule-view-cart · press s to train a model"
+                ),
+            ));
+        }
         Ok(app)
     }
 

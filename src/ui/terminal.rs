@@ -40,7 +40,9 @@ pub fn run(opts: ExploreOptions) -> Result<()> {
         Some(n) => format!("{loaded} · note: {n}"),
         None => format!("{loaded} · press ? for keys"),
     };
-    app.status = Some((super::theme::Meaning::Muted, note));
+    if !matches!(app.status, Some((super::theme::Meaning::Alert, _))) {
+        app.status = Some((super::theme::Meaning::Muted, note));
+    }
     let stop = Arc::new(AtomicBool::new(false));
     let done = Arc::new(AtomicBool::new(false));
     {
