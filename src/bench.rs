@@ -28,7 +28,7 @@ pub struct BenchArgs {
     pub data: PathBuf,
     #[command(flatten)]
     pub load: DataOpts,
-    /// What to measure: all, train, spmm, eval, latency, scaling.
+    /// What to measure: all, train, spmm, eval, latency, explorer, scaling.
     #[arg(long, default_value = "all")]
     pub what: String,
     /// Backbones for the training figures (comma separated).
@@ -186,13 +186,29 @@ pub fn run(args: BenchArgs) -> Result<()> {
         );
         report["spmm"] = r;
     }
-    if want("eval") || want("latency") {
+    if want("eval") || want("latency") || want("explorer") {
         let mut cfg = Config::default();
         cfg.model.backbone = BackboneKind::LightGcn;
         cfg.train.epochs = 1;
         cfg.train.eval_every = usize::MAX / 2;
         let out = train(&data, &cfg, &Device::Cpu, TrainOptions::default())?;
         let ranker = Ranker::Neural(Box::new(out.net.infer()?));
+        if want("explorer") {
+            let dir = tempfile_dir()?;
+            let path = dir.join("explorer.safetensors");
+            crate::train::checkpoint::Checkpoint::from_outcome(&out, &data, &Device::Cpu)?
+                .save(&path)?;
+            let mut opts = crate::ui::ExploreOptions::new(&path, &args.data);
+            opts.load = args.load.load_options();
+            let startup = crate::ui::bench::startup_ms(&opts)?;
+            let app = crate::ui::App::load(&opts)?;
+            let user = crate::ui::bench::user_switch_ms(&app);
+            let item = crate::ui::bench::item_switch_ms(&app);
+            let frame = crate::ui::bench::frame_ms(&app, 120, 40);
+            let _ = std::fs::remove_dir_all(&dir);
+            say(&args, format!("explorer (lightgcn+MCLMR, 1 epoch): start-up {startup:.0} ms, user switch {user:.2} ms, item switch {item:.3} ms, frame {frame:.2} ms at 120×40"));
+            report["explorer"] = json!({"startup_ms": startup, "user_switch_ms": user, "item_switch_ms": item, "frame_ms": frame});
+        }
         if want("eval") {
             let task = EvalTask::new(&data, Split::Test, None);
             let t = Instant::now();

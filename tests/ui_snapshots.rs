@@ -472,6 +472,7 @@ fn docs_key_table_matches_the_keymap() {
 
 /// Speed on the sample data: start-up, user switch, item switch and a frame at 120×40.
 #[test]
+#[ignore = "a benchmark, not a test: run with --ignored, or `mclmr bench --what explorer`"]
 fn interactions_are_fast_on_sample_data() {
     let dir = tempfile::tempdir().expect("temp dir");
     let startup = bench::startup_ms(&options(dir.path())).expect("loads");
