@@ -126,10 +126,10 @@ fn behaviors_args(load: &DataOpts) -> Vec<String> {
 /// Runs the benchmark (see the module docs).
 pub fn run(args: BenchArgs) -> Result<()> {
     let t0 = Instant::now();
-    let data = crate::cli::model_cmd::prepare_for_training(
-        load_dataset(&args.data, &args.load.load_options())?,
-        None,
-    );
+    let data = crate::cli::model_cmd::prepare_for_training(load_dataset(
+        &args.data,
+        &args.load.load_options(),
+    )?);
     let load_secs = t0.elapsed().as_secs_f64();
     if let Some(spec) = &args.child {
         println!("{}", run_child(spec, &data, args.epochs)?);

@@ -196,15 +196,15 @@ fn resolve_item(data: &Dataset, id: &str) -> Result<u32> {
 fn open(m: &ModelOpts) -> Result<(Dataset, LoadedModel)> {
     let device = parse_device(&m.device)?;
     let data = load_data(&m.data, &m.load)?;
-    let data = prepare_for_training(data, None);
+    let data = prepare_for_training(data);
     let model = load_model(&m.model, &data, &device)?;
     Ok((data, model))
 }
 
-/// The dataset as training sees it: without a validation split, one is carved out (seeded).
-pub fn prepare_for_training(data: Dataset, seed: Option<u64>) -> Dataset {
-    // The carve is a fixed function of the data (seed 0) so that eval/explore reproduce it.
-    let _ = seed;
+/// The dataset as training sees it: without a validation split, one is carved out. The carve
+/// is a fixed function of the data (seed 0, not the training seed) so that `eval`, `explore`
+/// and `train --resume` see the same split as the training run did.
+pub fn prepare_for_training(data: Dataset) -> Dataset {
     match train::trainer::carve_validation(&data, 0) {
         Some(d) => d,
         None => data,
@@ -244,7 +244,7 @@ pub fn effective_config(args: &TrainArgs) -> Result<Config> {
 /// `mclmr train`
 pub fn run_train(args: TrainArgs) -> Result<()> {
     let device = parse_device(&args.device)?;
-    let data = prepare_for_training(load_data(&args.data, &args.load)?, None);
+    let data = prepare_for_training(load_data(&args.data, &args.load)?);
     let (config, resume) = if args.resume {
         let ck = Checkpoint::load(&args.out)?;
         ck.check_dataset(&args.out, &data)?;

@@ -147,7 +147,7 @@ impl App {
                 "run `mclmr` from the repository root (it opens assets/model.safetensors on sample_data), or pass --model and --data",
             ));
         }
-        let data = prepare_for_training(load_dataset(&opts.data, &opts.load)?, None);
+        let data = prepare_for_training(load_dataset(&opts.data, &opts.load)?);
         // No checkpoint for this data (missing file, or trained on other data): open on the
         // rule baseline and offer to train one. A damaged checkpoint is still an error.
         let (model, missing) = match load_model(&opts.model, &data, &device) {
