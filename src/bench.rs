@@ -116,11 +116,24 @@ fn say(args: &BenchArgs, line: String) {
     }
 }
 
+/// The data flags of this run, for its child processes.
 fn behaviors_args(load: &DataOpts) -> Vec<String> {
-    load.behaviors
-        .as_ref()
-        .map(|b| vec!["--behaviors".to_string(), b.join(",")])
-        .unwrap_or_default()
+    let mut out = Vec::new();
+    if let Some(b) = &load.behaviors {
+        out.extend(["--behaviors".to_string(), b.join(",")]);
+    }
+    if let Some(c) = &load.data_config {
+        out.extend(["--data-config".to_string(), c.display().to_string()]);
+    }
+    if let Some(v) = load.valid {
+        let name = match v {
+            crate::data::ValidPolicy::Holdout => "holdout",
+            crate::data::ValidPolicy::Keep => "keep",
+            crate::data::ValidPolicy::Skip => "skip",
+        };
+        out.extend(["--valid".to_string(), name.to_string()]);
+    }
+    out
 }
 
 /// Runs the benchmark (see the module docs).
