@@ -21,13 +21,11 @@ pub fn bpr(pos: &Tensor, neg: &Tensor) -> Result<Tensor> {
     log_sigmoid(&(pos - neg)?)?.mean_all()?.neg()
 }
 
-/// Rows scaled to unit L2 norm (`x / max(‖x‖, 1e-8)`).
+/// Rows scaled to unit L2 norm, `x / sqrt(‖x‖² + 1e-12)`. The epsilon sits inside the square
+/// root so that an all-zero row (e.g. an expert whose ReLU units are all off, common at small
+/// `d`) has a finite gradient; clamping the norm after `sqrt` gave NaN gradients at `d ≤ 2`.
 pub fn l2_normalize(x: &Tensor) -> Result<Tensor> {
-    let norm = x
-        .sqr()?
-        .sum_keepdim(D::Minus1)?
-        .sqrt()?
-        .clamp(1e-8, f64::INFINITY)?;
+    let norm = (x.sqr()?.sum_keepdim(D::Minus1)? + 1e-12)?.sqrt()?;
     x.broadcast_div(&norm)
 }
 
@@ -181,6 +179,22 @@ mod tests {
                 / (2.0 * eps);
             assert!((fd - g[k]).abs() < 1e-2, "k={k} fd={fd} g={}", g[k]);
         }
+    }
+
+    #[test]
+    fn normalizing_a_zero_row_has_a_finite_gradient() {
+        let x = Var::from_vec(vec![0f32, 0.0, 3.0, 4.0], (2, 2), &Device::Cpu).unwrap();
+        let y = l2_normalize(x.as_tensor()).unwrap();
+        assert_eq!(y.to_vec2::<f32>().unwrap()[1], vec![0.6, 0.8]);
+        let g = y.sum_all().unwrap().backward().unwrap();
+        let g = g
+            .get(&x)
+            .unwrap()
+            .flatten_all()
+            .unwrap()
+            .to_vec1::<f32>()
+            .unwrap();
+        assert!(g.iter().all(|v| v.is_finite()), "{g:?}");
     }
 
     #[test]
