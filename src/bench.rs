@@ -303,13 +303,11 @@ fn tempfile_dir() -> Result<PathBuf> {
 /// Forward and forward+backward time of one propagation layer on the largest behavior graph.
 fn bench_spmm(data: &Dataset) -> Result<Value> {
     crate::runtime::init();
-    let (b, beh) = data
+    let beh = data
         .behaviors
         .iter()
-        .enumerate()
-        .max_by_key(|(_, b)| b.len())
+        .max_by_key(|b| b.len())
         .ok_or_else(|| Error::Other("no behavior".into()))?;
-    let _ = b;
     let m = normalized_adjacency(data.n_users(), data.n_items(), &beh.pairs);
     let nnz = m.nnz();
     let n = m.rows;

@@ -72,6 +72,13 @@ impl Interactions {
         self.counts.iter().map(|&c| u64::from(c - 1)).sum()
     }
 
+    /// The items of user `u`, ascending (a binary search in the sorted pairs; no CSR built).
+    pub fn user_items(&self, u: u32) -> Vec<u32> {
+        let lo = self.pairs.partition_point(|&(x, _)| x < u);
+        let hi = self.pairs.partition_point(|&(x, _)| x <= u);
+        self.pairs[lo..hi].iter().map(|&(_, i)| i).collect()
+    }
+
     /// User → items adjacency (CSR) over `n_users` rows.
     pub fn user_csr(&self, n_users: usize) -> Csr {
         Csr::from_sorted_pairs(n_users, &self.pairs, Some(&self.counts))

@@ -206,18 +206,11 @@ fn explain_neural(inf: &Inference, data: &Dataset, u: u32, i: u32) -> Explanatio
         .behaviors
         .iter()
         .map(|b| {
-            let csr_row: Vec<u32> = {
-                let lo = b.pairs.partition_point(|&(x, _)| x < u);
-                let hi = b.pairs.partition_point(|&(x, _)| x <= u);
-                b.pairs[lo..hi]
-                    .iter()
-                    .map(|&(_, j)| j)
-                    .filter(|&j| j != i)
-                    .collect()
-            };
-            let mut scored: Vec<(u32, f32)> = csr_row
-                .iter()
-                .map(|&j| (j, cosine(zi, Inference::row(&inf.z_item, j as usize, d))))
+            let mut scored: Vec<(u32, f32)> = b
+                .user_items(u)
+                .into_iter()
+                .filter(|&j| j != i)
+                .map(|j| (j, cosine(zi, Inference::row(&inf.z_item, j as usize, d))))
                 .collect();
             scored.sort_by(|a, b| b.1.total_cmp(&a.1).then(a.0.cmp(&b.0)));
             Nearest {

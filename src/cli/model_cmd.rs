@@ -479,8 +479,8 @@ pub fn recommend(
     mode: Mode,
 ) -> Result<Vec<(u32, f32)>> {
     let scores = model.ranker.score_users(&[u], mode)?;
-    let mask = data.target_train().user_csr(data.n_users());
-    let top = eval::metrics::top_k(&scores, k, mask.row(u as usize));
+    let mask = data.target_train().user_items(u);
+    let top = eval::metrics::top_k(&scores, k, &mask);
     Ok(top.into_iter().map(|i| (i, scores[i as usize])).collect())
 }
 

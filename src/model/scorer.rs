@@ -118,12 +118,4 @@ impl CausalScorer {
         .squeeze(0)?;
         Ok((cu, ci, beta))
     }
-
-    /// Interventional confounder terms for paired rows.
-    pub fn do_terms(&self, params: &Params, zu: &Tensor, zi: &Tensor) -> Result<Tensor> {
-        let (cu, ci, beta) = self.averaged(params)?;
-        let t = (zi.broadcast_mul(&cu.unsqueeze(0)?)?.sum(1)?
-            + zu.broadcast_mul(&ci.unsqueeze(0)?)?.sum(1)?)?;
-        t.broadcast_add(&beta)
-    }
 }
