@@ -19,6 +19,19 @@ pub trait Backbone: Send + Sync {
     /// Per-behavior representations of every node.
     fn forward(&self, params: &Params, graphs: &BehaviorGraphs, e0: &Tensor)
         -> Result<Vec<Tensor>>;
+    /// Whether a node's representation depends on its own base row only (no graph), so a batch
+    /// can be computed on its gathered rows instead of the whole table.
+    fn row_local(&self) -> bool {
+        false
+    }
+    /// Behavior `b`'s representations of the given base rows; only for [`Backbone::row_local`]
+    /// backbones.
+    fn forward_rows(&self, _params: &Params, _b: usize, _rows: &Tensor) -> Result<Tensor> {
+        Err(candle_core::Error::Msg(format!(
+            "the {} backbone is not row-local",
+            self.name()
+        )))
+    }
 }
 
 /// Builds the backbone for a config kind (rules have none).
@@ -59,13 +72,17 @@ impl Backbone for Mf {
         e0: &Tensor,
     ) -> Result<Vec<Tensor>> {
         (0..self.n_behaviors)
-            .map(|b| {
-                let w = params
-                    .get(&format!("backbone.w.{b}"))
-                    .ok_or_else(|| candle_core::Error::Msg(format!("missing backbone.w.{b}")))?;
-                e0.matmul(w)
-            })
+            .map(|b| self.forward_rows(params, b, e0))
             .collect()
+    }
+    fn row_local(&self) -> bool {
+        true
+    }
+    fn forward_rows(&self, params: &Params, b: usize, rows: &Tensor) -> Result<Tensor> {
+        let w = params
+            .get(&format!("backbone.w.{b}"))
+            .ok_or_else(|| candle_core::Error::Msg(format!("missing backbone.w.{b}")))?;
+        rows.matmul(w)
     }
 }
 
@@ -75,13 +92,7 @@ pub fn lightgcn_propagate(
     x: &Tensor,
     layers: usize,
 ) -> Result<Tensor> {
-    let mut acc = x.clone();
-    let mut cur = x.contiguous()?;
-    for _ in 0..layers {
-        cur = adj.matmul(&cur)?;
-        acc = (acc + &cur)?;
-    }
-    acc / (layers as f64 + 1.0)
+    adj.propagate_mean(x, layers)
 }
 
 /// `lightgcn`: per-behavior LightGCN from the shared `E0`.

@@ -86,6 +86,42 @@ pub struct Net {
     device: Device,
 }
 
+/// A batch's view of the per-behavior representations: whole tables from a graph backbone, or
+/// for a row-local backbone (mf) the base rows transformed on demand, so a step costs the batch's
+/// rows rather than the whole table.
+enum Reps<'a> {
+    Tables(Vec<Tensor>),
+    Rows {
+        backbone: &'a dyn Backbone,
+        params: &'a Params,
+        e0: &'a Tensor,
+        n: usize,
+    },
+}
+
+impl Reps<'_> {
+    /// Behavior `b`'s representations of the nodes `rows` (global node indices).
+    fn select(&self, b: usize, rows: &Tensor) -> candle_core::Result<Tensor> {
+        match self {
+            Reps::Tables(t) => t[b].index_select(rows, 0),
+            Reps::Rows {
+                backbone,
+                params,
+                e0,
+                ..
+            } => backbone.forward_rows(params, b, &e0.index_select(rows, 0)?),
+        }
+    }
+
+    /// Number of behaviors.
+    fn len(&self) -> usize {
+        match self {
+            Reps::Tables(t) => t.len(),
+            Reps::Rows { n, .. } => *n,
+        }
+    }
+}
+
 fn idx(v: &[u32], device: &Device) -> candle_core::Result<Tensor> {
     Tensor::from_vec(v.to_vec(), v.len(), device)
 }
@@ -246,7 +282,16 @@ impl Net {
         let cfg = &self.config;
         let dev = &self.device;
         let e0 = self.emb()?;
-        let reps = self.backbone.forward(&self.params, &self.graphs, e0)?;
+        let reps = if self.backbone.row_local() {
+            Reps::Rows {
+                backbone: self.backbone.as_ref(),
+                params: &self.params,
+                e0,
+                n: self.target() + 1,
+            }
+        } else {
+            Reps::Tables(self.backbone.forward(&self.params, &self.graphs, e0)?)
+        };
         let t = self.target();
         let nu = self.n_users;
         let tb = &batch.target;
@@ -255,20 +300,33 @@ impl Net {
         let i_idx = idx(&offset(&tb.pos, nu), dev)?;
         let j_idx = idx(&offset(&tb.neg, nu), dev)?;
         let mut parts = LossParts::default();
+        // One gather per behavior for users, positives and negatives together: each gather's
+        // backward is a full-size `[N, d]` scatter, so three separate ones cost three of them.
+        let rows = Tensor::cat(&[&u_idx, &i_idx, &j_idx], 0)?;
+        let n_gather = if self.moe.is_some() { reps.len() } else { 1 };
+        let gathered = (0..n_gather)
+            .map(|k| {
+                let b = if self.moe.is_some() { k } else { t };
+                reps.select(b, &rows)
+            })
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        let users_of = |g: &Tensor| g.narrow(0, 0, n);
+        let items_of = |g: &Tensor| g.narrow(0, n, 2 * n);
 
         let target_loss = match &self.moe {
             None => {
-                let pu = reps[t].index_select(&u_idx, 0)?;
-                let sp = (&pu * reps[t].index_select(&i_idx, 0)?)?.sum(1)?;
-                let sn = (&pu * reps[t].index_select(&j_idx, 0)?)?.sum(1)?;
+                let g = &gathered[0];
+                let pu = users_of(g)?;
+                let sp = (&pu * g.narrow(0, n, n)?)?.sum(1)?;
+                let sn = (&pu * g.narrow(0, 2 * n, n)?)?.sum(1)?;
                 bpr(&sp, &sn)?
             }
             Some(moe) => {
                 let n_aux = moe.n_aux;
                 // User side.
-                let pt_u = reps[t].index_select(&u_idx, 0)?;
+                let pt_u = users_of(&gathered[t])?;
                 let aux_u = (0..n_aux)
-                    .map(|b| reps[b].index_select(&u_idx, 0))
+                    .map(|b| users_of(&gathered[b]))
                     .collect::<candle_core::Result<Vec<_>>>()?;
                 let fu = moe.fuse(
                     &self.params,
@@ -278,12 +336,11 @@ impl Net {
                     &self.user_feat.index_select(&u_idx, 0)?,
                 )?;
                 // Item side: positives and negatives in one pass.
-                let ij = Tensor::cat(&[&i_idx, &j_idx], 0)?;
                 let items_raw: Vec<u32> = tb.pos.iter().chain(&tb.neg).copied().collect();
                 let items_raw_t = idx(&items_raw, dev)?;
-                let pt_i = reps[t].index_select(&ij, 0)?;
+                let pt_i = items_of(&gathered[t])?;
                 let aux_i = (0..n_aux)
-                    .map(|b| reps[b].index_select(&ij, 0))
+                    .map(|b| items_of(&gathered[b]))
                     .collect::<candle_core::Result<Vec<_>>>()?;
                 let fi = moe.fuse(
                     &self.params,
@@ -339,11 +396,9 @@ impl Net {
                 if tr.users.is_empty() {
                     continue;
                 }
-                let pu = reps[b].index_select(&idx(&tr.users, dev)?, 0)?;
-                let sp =
-                    (&pu * reps[b].index_select(&idx(&offset(&tr.pos, nu), dev)?, 0)?)?.sum(1)?;
-                let sn =
-                    (&pu * reps[b].index_select(&idx(&offset(&tr.neg, nu), dev)?, 0)?)?.sum(1)?;
+                let pu = reps.select(b, &idx(&tr.users, dev)?)?;
+                let sp = (&pu * reps.select(b, &idx(&offset(&tr.pos, nu), dev)?)?)?.sum(1)?;
+                let sn = (&pu * reps.select(b, &idx(&offset(&tr.neg, nu), dev)?)?)?.sum(1)?;
                 let l = bpr(&sp, &sn)?;
                 acc = Some(match acc {
                     None => l,
@@ -357,7 +412,6 @@ impl Net {
             }
         }
         if cfg.train.lambda_reg > 0.0 {
-            let rows = Tensor::cat(&[&u_idx, &i_idx, &j_idx], 0)?;
             let reg = (e0.index_select(&rows, 0)?.sqr()?.sum_all()?
                 * (cfg.train.lambda_reg / n.max(1) as f64))?;
             parts.reg = reg.to_scalar::<f32>()?;
@@ -372,7 +426,7 @@ impl Net {
     fn bcl_side(
         &self,
         moe: &MoeAggregator,
-        reps: &[Tensor],
+        reps: &Reps<'_>,
         nodes: &[u32],
         off: usize,
         strata: &Strata,
@@ -392,10 +446,10 @@ impl Net {
         let (lo, w) = bcl_weights(&st, &strata.prior, cfg.eta, cfg.rho);
         let lo = Tensor::from_vec(lo, (n, n), dev)?;
         let w = Tensor::from_vec(w, n, dev)?;
-        let anchor = l2_normalize(&reps[self.target()].index_select(&rows, 0)?)?;
+        let anchor = l2_normalize(&reps.select(self.target(), &rows)?)?;
         let mut acc: Option<Tensor> = None;
-        for (b, rep) in reps.iter().enumerate().take(moe.n_aux) {
-            let pos = l2_normalize(&moe.expert(&self.params, b, &rep.index_select(&rows, 0)?)?)?;
+        for b in 0..moe.n_aux.min(reps.len()) {
+            let pos = l2_normalize(&moe.expert(&self.params, b, &reps.select(b, &rows)?)?)?;
             let l = bias_aware_infonce(&anchor, &pos, &lo, &w, cfg.tau)?;
             acc = Some(match acc {
                 None => l,

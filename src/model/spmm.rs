@@ -152,6 +152,90 @@ impl SparseAdj {
             }
         }
     }
+    /// LightGCN's layer mean `(x + A x + … + A^L x) / (L + 1)` for a square `A`,
+    /// differentiable with respect to `x`. On the CPU this is one fused op (forward and backward
+    /// each `L` SpMMs and no other full-size tensor op); elsewhere it is composed from
+    /// [`SparseAdj::matmul`].
+    pub fn propagate_mean(&self, x: &Tensor, layers: usize) -> candle_core::Result<Tensor> {
+        if layers == 0 {
+            return Ok(x.clone());
+        }
+        match &self.coo {
+            None if self.fwd.rows == self.fwd.cols => prepare(x)?.apply_op1(MeanPowersOp {
+                fwd: self.fwd.clone(),
+                bwd: self.bwd.clone(),
+                layers,
+            }),
+            _ => {
+                let mut acc = x.clone();
+                let mut cur = x.contiguous()?;
+                for _ in 0..layers {
+                    cur = self.matmul(&cur)?;
+                    acc = (acc + &cur)?;
+                }
+                acc / (layers as f64 + 1.0)
+            }
+        }
+    }
+}
+
+/// `(x + A x + … + A^L x) / (L + 1)` on the CPU; its backward is the same op with `Aᵀ`.
+struct MeanPowersOp {
+    fwd: Arc<CsrMatrix>,
+    bwd: Arc<CsrMatrix>,
+    layers: usize,
+}
+
+impl CustomOp1 for MeanPowersOp {
+    fn name(&self) -> &'static str {
+        "csr-mean-powers"
+    }
+
+    fn cpu_fwd(
+        &self,
+        storage: &CpuStorage,
+        layout: &Layout,
+    ) -> candle_core::Result<(CpuStorage, Shape)> {
+        let (n, d) = layout.shape().dims2()?;
+        if n != self.fwd.cols || n != self.fwd.rows {
+            candle_core::bail!(
+                "csr-mean-powers: input has {n} rows, the matrix is {}×{}",
+                self.fwd.rows,
+                self.fwd.cols
+            );
+        }
+        let x = match (storage, layout.contiguous_offsets()) {
+            (CpuStorage::F32(v), Some((a, b))) => &v[a..b],
+            _ => candle_core::bail!("csr-mean-powers: input must be contiguous f32"),
+        };
+        const CHUNK: usize = 1 << 13;
+        let mut acc = x.to_vec();
+        let mut cur: Vec<f32> = Vec::new();
+        for l in 0..self.layers {
+            cur = self.fwd.spmm_slice(if l == 0 { x } else { &cur }, d);
+            acc.par_chunks_mut(CHUNK)
+                .zip(cur.par_chunks(CHUNK))
+                .for_each(|(a, c)| a.iter_mut().zip(c).for_each(|(a, c)| *a += c));
+        }
+        let scale = 1.0 / (self.layers as f32 + 1.0);
+        acc.par_chunks_mut(CHUNK)
+            .for_each(|a| a.iter_mut().for_each(|a| *a *= scale));
+        Ok((CpuStorage::F32(acc), Shape::from((n, d))))
+    }
+
+    fn bwd(
+        &self,
+        _arg: &Tensor,
+        _res: &Tensor,
+        grad_res: &Tensor,
+    ) -> candle_core::Result<Option<Tensor>> {
+        let op = MeanPowersOp {
+            fwd: self.bwd.clone(),
+            bwd: self.fwd.clone(),
+            layers: self.layers,
+        };
+        Ok(Some(prepare(grad_res)?.apply_op1(op)?))
+    }
 }
 
 /// The CPU custom op: forward multiplies by `fwd`, backward by `bwd` (= `fwdᵀ`).
@@ -314,6 +398,74 @@ mod tests {
                 g_sparse[k]
             );
         }
+    }
+
+    #[test]
+    fn fused_layer_mean_matches_composed_ops_and_its_gradient() {
+        // A symmetric 4×4 matrix, so `propagate_mean` takes the fused path.
+        let m = CsrMatrix::from_triplets(
+            4,
+            4,
+            vec![
+                (0, 1, 0.5),
+                (1, 0, 0.5),
+                (1, 3, -0.7),
+                (3, 1, -0.7),
+                (2, 2, 0.9),
+                (0, 3, 0.2),
+                (3, 0, 0.2),
+            ],
+        );
+        let a = SparseAdj::new(m.clone(), &Device::Cpu).unwrap();
+        let init: Vec<f32> = (0..12).map(|v| (v as f32 * 0.9).cos()).collect();
+        let w = Tensor::from_vec(
+            (0..12).map(|v| v as f32 * 0.1 - 0.4).collect::<Vec<_>>(),
+            (4, 3),
+            &Device::Cpu,
+        )
+        .unwrap();
+        let composed = |x: &Tensor| -> Tensor {
+            let x1 = dense(&m).matmul(x).unwrap();
+            let x2 = dense(&m).matmul(&x1).unwrap();
+            ((x + x1).unwrap() + x2)
+                .unwrap()
+                .affine(1.0 / 3.0, 0.0)
+                .unwrap()
+        };
+        let x = Var::from_vec(init, (4, 3), &Device::Cpu).unwrap();
+        let fused = a.propagate_mean(x.as_tensor(), 2).unwrap();
+        let want = composed(x.as_tensor());
+        let diff = (fused.clone() - &want)
+            .unwrap()
+            .abs()
+            .unwrap()
+            .max_all()
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        assert!(diff < 1e-6, "forward differs by {diff}");
+        let grad = |y: Tensor| {
+            let loss = (y.sqr().unwrap() * &w).unwrap().sum_all().unwrap();
+            loss.backward()
+                .unwrap()
+                .get(&x)
+                .unwrap()
+                .flatten_all()
+                .unwrap()
+                .to_vec1::<f32>()
+                .unwrap()
+        };
+        let (gf, gc) = (grad(fused), grad(want));
+        for (f, c) in gf.iter().zip(&gc) {
+            assert!((f - c).abs() < 1e-5, "{f} vs {c}");
+        }
+        assert_eq!(
+            a.propagate_mean(x.as_tensor(), 0)
+                .unwrap()
+                .to_vec2::<f32>()
+                .unwrap(),
+            x.as_tensor().to_vec2::<f32>().unwrap()
+        );
     }
 
     #[test]
