@@ -3,6 +3,7 @@
 
 mod data_cmd;
 mod export;
+pub mod grid;
 pub mod model_cmd;
 
 use std::path::PathBuf;
@@ -43,6 +44,8 @@ pub enum Command {
     Explore(ExploreArgs),
     /// Performance figures: training, propagation, evaluation, latency, scaling.
     Bench(crate::bench::BenchArgs),
+    /// Train and evaluate an experiment grid (TOML) into JSON rows; `--report` prints its tables
+    Grid(grid::GridArgs),
     /// Print the configuration.
     Config {
         /// Print the commented default TOML.
@@ -182,6 +185,7 @@ fn run(cli: Cli) -> Result<()> {
         Some(Command::Explore(a)) => crate::ui::run(a.options()),
         Some(Command::Data(cmd)) => data_cmd::run(cmd),
         Some(Command::Bench(a)) => crate::bench::run(a),
+        Some(Command::Grid(a)) => grid::run(a),
         Some(Command::Train(a)) => model_cmd::run_train(a),
         Some(Command::Eval(a)) => model_cmd::run_eval(a),
         Some(Command::Recommend(a)) => model_cmd::run_recommend(a),

@@ -365,6 +365,7 @@ pub fn run_train(args: TrainArgs) -> Result<()> {
         "valid_NDCG@10": outcome.best_valid,
         "seconds": outcome.seconds,
         "mean_epoch_secs": mean_epoch,
+        "peak_rss_mib": crate::bench::peak_rss_mib(),
         "out": args.out.display().to_string(),
     });
     if args.json {
@@ -425,10 +426,14 @@ pub fn run_eval(args: EvalArgs) -> Result<()> {
     let (data, model) = open(&args.m)?;
     let report = eval::full_report(&model.ranker, &data)?;
     if args.json {
-        println!(
-            "{}",
-            serde_json::to_string(&report).map_err(|e| Error::Other(e.to_string()))?
-        );
+        let mut v = serde_json::to_value(&report).map_err(|e| Error::Other(e.to_string()))?;
+        if let Some(o) = v.as_object_mut() {
+            o.insert(
+                "peak_rss_mib".into(),
+                serde_json::json!(crate::bench::peak_rss_mib()),
+            );
+        }
+        println!("{v}");
         return Ok(());
     }
     println!(
