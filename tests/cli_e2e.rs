@@ -348,3 +348,108 @@ fn sigterm_during_training_leaves_a_resumable_checkpoint() {
     );
     assert_eq!(json(&out.stdout)["epochs_run"], next);
 }
+
+#[test]
+fn grid_runs_resumes_and_reports() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("g.toml");
+    let rows = dir.path().join("rows.jsonl");
+    std::fs::write(
+        &spec,
+        r#"
+name = "tiny"
+data = "sample_data"
+config = "configs/sample.toml"
+seeds = [1, 2]
+backbones = ["mf"]
+variants = ["plain", "mclmr"]
+epochs = 1
+rules = ["rule-view-cart"]
+
+[[ablation]]
+name = "w/o BCL"
+set = { "mclmr.bcl" = false }
+"#,
+    )
+    .unwrap();
+    let (s, r) = (spec.to_str().unwrap(), rows.to_str().unwrap());
+    let out = mclmr().args(["grid", s, "--out", r]).output().unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let lines: Vec<Value> = std::fs::read_to_string(&rows)
+        .unwrap()
+        .lines()
+        .map(|l| json(l.as_bytes()))
+        .collect();
+    // 1 backbone × 2 seeds × (plain, mclmr, w/o BCL) + 1 rule.
+    assert_eq!(lines.len(), 7);
+    for row in &lines {
+        assert_eq!(row["status"], "ok", "{row}");
+        let hr = row["eval"]["do"]["HR@10"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&hr));
+        assert!(row["train"]["peak_rss_mib"].as_f64().unwrap() > 0.0);
+    }
+    let bcl = lines.iter().find(|r| r["id"] == "mf/w/o BCL/s2").unwrap();
+    assert_eq!(bcl["set"]["mclmr.bcl"], false);
+    assert_eq!(bcl["train"]["epochs_run"], 1);
+    // Checkpoints are removed once evaluated.
+    let models = dir.path().join("rows.jsonl.models");
+    assert!(std::fs::read_dir(&models).unwrap().all(|e| !e
+        .unwrap()
+        .path()
+        .to_string_lossy()
+        .ends_with(".safetensors")));
+
+    // A second run finds every run done and adds nothing.
+    let out = mclmr().args(["grid", s, "--out", r]).output().unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stderr).contains("0 to run"));
+    assert_eq!(std::fs::read_to_string(&rows).unwrap().lines().count(), 7);
+
+    let out = mclmr()
+        .args(["grid", s, "--out", r, "--report"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("| mf | mclmr | 2 |"), "{table}");
+    assert!(table.contains("| rule-view-cart | rule | 1 |"), "{table}");
+    assert!(table.contains("Interventional test"), "{table}");
+}
+
+#[test]
+fn grid_spec_errors_name_the_file_and_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("bad.toml");
+    std::fs::write(
+        &spec,
+        "name = \"x\"\ndata = \"sample_data\"\nvariant = [\"plain\"]\n",
+    )
+    .unwrap();
+    let out = mclmr()
+        .args(["grid", spec.to_str().unwrap(), "--dry-run"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("bad.toml:3") && err.contains("unknown field"),
+        "{err}"
+    );
+    assert!(err.contains("fix:"), "{err}");
+
+    std::fs::write(
+        &spec,
+        "name = \"x\"\ndata = \"sample_data\"\nvariants = [\"fancy\"]\n",
+    )
+    .unwrap();
+    let out = mclmr()
+        .args(["grid", spec.to_str().unwrap(), "--dry-run"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("unknown variant"));
+}

@@ -266,7 +266,7 @@ pub fn run_train(args: TrainArgs) -> Result<()> {
         if args.json {
             println!(
                 "{}",
-                serde_json::json!({"status": "rule", "best_epoch": 0, "epochs_run": 0, "valid_NDCG@10": null, "seconds": 0.0, "mean_epoch_secs": 0.0, "out": args.out.display().to_string()})
+                serde_json::json!({"status": "rule", "best_epoch": 0, "epochs_run": 0, "valid_NDCG@10": null, "seconds": 0.0, "mean_epoch_secs": 0.0, "peak_rss_mib": crate::bench::peak_rss_mib(), "out": args.out.display().to_string()})
             );
         } else if !args.quiet {
             eprintln!(
