@@ -44,8 +44,8 @@ pub enum Error {
         /// How to fix it.
         fix: String,
     },
-    /// An I/O failure on a named path: exit code 2 when the path is missing or unreadable.
-    #[error("{path}: {source}", path = .path.display())]
+    /// An I/O failure on a named path, with the OS reason and a fix: exit code 2.
+    #[error("{path}: {source}\n  fix: {fix}", path = .path.display(), fix = io_fix(.source))]
     Io {
         /// The path being read or written.
         path: PathBuf,
@@ -71,6 +71,22 @@ pub enum Error {
     /// Anything else, with context.
     #[error("{0}")]
     Other(String),
+}
+
+/// How to fix an I/O failure, by its kind.
+fn io_fix(e: &std::io::Error) -> &'static str {
+    use std::io::ErrorKind as K;
+    match e.kind() {
+        K::NotFound => "check the path (and that its directory exists)",
+        K::PermissionDenied => {
+            "give this user access to the path (e.g. `chmod a+r` to read, `chmod u+w` on the directory to write), or run as its owner"
+        }
+        K::IsADirectory => "name a file here, not a directory",
+        K::NotADirectory => "name a directory here, not a file",
+        K::StorageFull => "free some disk space, or write to another disk",
+        K::ReadOnlyFilesystem => "write to a writable location",
+        _ => "check that the path exists and is accessible (the OS reason is above)",
+    }
 }
 
 fn fmt_line(line: Option<usize>) -> String {
