@@ -348,3 +348,48 @@ fn sigterm_during_training_leaves_a_resumable_checkpoint() {
     );
     assert_eq!(json(&out.stdout)["epochs_run"], next);
 }
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A directory with only the target behavior's file and a test split trains every neural
+/// backbone plain and +MCLMR (which says what it runs without), and the model evaluates.
+#[test]
+fn only_the_target_behavior_trains_plain_and_mclmr() {
+    let dir = tempfile::tempdir().unwrap();
+    for backbone in ["mf", "lightgcn"] {
+        for plain in [true, false] {
+            let model = dir.path().join(format!("{backbone}-{plain}.safetensors"));
+            let m = model.to_str().unwrap();
+            let mut cmd = mclmr();
+            cmd.args(["train", "--data", "tests/fixtures/good/one_behavior"])
+                .args(["--backbone", backbone, "--epochs", "1", "--out", m, "-q"]);
+            if plain {
+                cmd.arg("--plain");
+            }
+            let out = cmd.output().unwrap();
+            let err = stderr(&out);
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{backbone} plain={plain}:\n{err}"
+            );
+            let noted = err.contains("has only the target behavior `buy`: MCLMR runs without");
+            assert_eq!(noted, !plain, "{backbone} plain={plain}:\n{err}");
+            let out = mclmr()
+                .args([
+                    "eval",
+                    "--model",
+                    m,
+                    "--data",
+                    "tests/fixtures/good/one_behavior",
+                ])
+                .arg("--json")
+                .output()
+                .unwrap();
+            assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+            assert!(json(&out.stdout)["do"]["HR@10"].as_f64().is_some());
+        }
+    }
+}

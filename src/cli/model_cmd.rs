@@ -261,6 +261,9 @@ pub fn run_train(args: TrainArgs) -> Result<()> {
     } else {
         (effective_config(&args)?, None)
     };
+    for n in train::trainer::setup_notes(&data, &config) {
+        eprintln!("note: {n}");
+    }
     if config.model.backbone.is_rule() {
         Checkpoint::rule(&config, &data).save(&args.out)?;
         if args.json {
