@@ -52,6 +52,14 @@ pub enum Error {
         /// The underlying error.
         source: std::io::Error,
     },
+    /// The work needs more memory than is available (see [`crate::memory`]): exit code 2.
+    #[error("{problem}\n  fix: {fix}")]
+    TooLarge {
+        /// What needs how much, and how much there is.
+        problem: String,
+        /// What to lower.
+        fix: String,
+    },
     /// Training stopped on a non-finite loss or gradient.
     #[error("training diverged at epoch {epoch}, batch {batch}: {what} is not finite\n  fix: lower the learning rate (lr) or the loss weights; the last good checkpoint was kept")]
     Diverged {
@@ -138,7 +146,8 @@ impl Error {
             Error::BadData { .. }
             | Error::BadArg { .. }
             | Error::BadCheckpoint { .. }
-            | Error::Io { .. } => 2,
+            | Error::Io { .. }
+            | Error::TooLarge { .. } => 2,
             Error::Cancelled => 130,
             _ => 1,
         }
