@@ -133,6 +133,9 @@ fn behaviors_args(load: &DataOpts) -> Vec<String> {
         };
         out.extend(["--valid".to_string(), name.to_string()]);
     }
+    if let Some(m) = load.max_memory {
+        out.extend(["--max-memory".to_string(), m.to_string()]);
+    }
     out
 }
 

@@ -12,6 +12,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::data::{LoadOptions, ValidPolicy};
 use crate::error::Result;
+use crate::memory::Budget;
 
 /// Causal multi-behavior recommenders (MCLMR): train, evaluate, explain, explore.
 #[derive(Debug, Parser)]
@@ -90,6 +91,11 @@ pub struct DataOpts {
     /// `holdout` (remove them from training), `keep` (train on them too) or `skip` (ignore it).
     #[arg(long, value_parser = parse_valid_policy)]
     pub valid: Option<ValidPolicy>,
+    /// Memory this run may use (`512M`, `2G`, `1.5GiB` or bytes; binary units) instead of the
+    /// detected available memory: loading, training and evaluation stop early, with an
+    /// estimate of what they need, when they would need more.
+    #[arg(long = "max-memory", value_name = "SIZE", value_parser = crate::memory::parse_size)]
+    pub max_memory: Option<u64>,
 }
 
 impl DataOpts {
@@ -99,6 +105,23 @@ impl DataOpts {
             behaviors: self.behaviors.clone(),
             config: self.data_config.clone(),
             valid_policy: self.valid,
+        }
+    }
+
+    /// The memory budget these flags give (`--max-memory`, else the detected memory).
+    pub fn budget(&self) -> Budget {
+        Budget::from_flag(self.max_memory)
+    }
+
+    /// Fails early when reading the dataset at `path` would need more memory than the budget.
+    pub fn check_loading(&self, path: &std::path::Path) -> Result<()> {
+        match crate::memory::estimate::loading(path) {
+            Some(est) => crate::memory::ensure(
+                &est,
+                self.budget(),
+                "split the data or move the files of unused behaviors out of the directory",
+            ),
+            None => Ok(()),
         }
     }
 }

@@ -44,13 +44,21 @@ pub enum Error {
         /// How to fix it.
         fix: String,
     },
-    /// An I/O failure on a named path: exit code 2 when the path is missing or unreadable.
-    #[error("{path}: {source}", path = .path.display())]
+    /// An I/O failure on a named path, with the OS reason and a fix: exit code 2.
+    #[error("{path}: {source}\n  fix: {fix}", path = .path.display(), fix = io_fix(.source))]
     Io {
         /// The path being read or written.
         path: PathBuf,
         /// The underlying error.
         source: std::io::Error,
+    },
+    /// The work needs more memory than is available (see [`crate::memory`]): exit code 2.
+    #[error("{problem}\n  fix: {fix}")]
+    TooLarge {
+        /// What needs how much, and how much there is.
+        problem: String,
+        /// What to lower.
+        fix: String,
     },
     /// Training stopped on a non-finite loss or gradient.
     #[error("training diverged at epoch {epoch}, batch {batch}: {what} is not finite\n  fix: lower the learning rate (lr) or the loss weights; the last good checkpoint was kept")]
@@ -71,6 +79,22 @@ pub enum Error {
     /// Anything else, with context.
     #[error("{0}")]
     Other(String),
+}
+
+/// How to fix an I/O failure, by its kind.
+fn io_fix(e: &std::io::Error) -> &'static str {
+    use std::io::ErrorKind as K;
+    match e.kind() {
+        K::NotFound => "check the path (and that its directory exists)",
+        K::PermissionDenied => {
+            "give this user access to the path (e.g. `chmod a+r` to read, `chmod u+w` on the directory to write), or run as its owner"
+        }
+        K::IsADirectory => "name a file here, not a directory",
+        K::NotADirectory => "name a directory here, not a file",
+        K::StorageFull => "free some disk space, or write to another disk",
+        K::ReadOnlyFilesystem => "write to a writable location",
+        _ => "check that the path exists and is accessible (the OS reason is above)",
+    }
 }
 
 fn fmt_line(line: Option<usize>) -> String {
@@ -122,7 +146,8 @@ impl Error {
             Error::BadData { .. }
             | Error::BadArg { .. }
             | Error::BadCheckpoint { .. }
-            | Error::Io { .. } => 2,
+            | Error::Io { .. }
+            | Error::TooLarge { .. } => 2,
             Error::Cancelled => 130,
             _ => 1,
         }

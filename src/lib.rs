@@ -1,7 +1,8 @@
 //! `mclmr`: causal multi-behavior recommenders (MCLMR, METHOD.md) and the tools around them.
 //!
 //! Layout: [`data`] loads and validates multi-behavior logs; [`synth`] generates confounded data
-//! with ground truth; the binary in `main.rs` is a thin shell over [`cli`].
+//! with ground truth; [`memory`] estimates what a run needs and stops it early when that is
+//! more than the machine has; the binary in `main.rs` is a thin shell over [`cli`].
 
 pub mod bench;
 pub mod cli;
@@ -13,6 +14,7 @@ pub use error::{Error, Result};
 pub mod analysis;
 pub mod eval;
 pub mod explain;
+pub mod memory;
 pub mod model;
 pub mod runtime;
 pub mod train;

@@ -453,3 +453,145 @@ fn grid_spec_errors_name_the_file_and_the_fix() {
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown variant"));
 }
+
+fn stderr(out: &std::process::Output) -> String {
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+/// A directory with only the target behavior's file and a test split trains every neural
+/// backbone plain and +MCLMR (which says what it runs without), and the model evaluates.
+#[test]
+fn only_the_target_behavior_trains_plain_and_mclmr() {
+    let dir = tempfile::tempdir().unwrap();
+    for backbone in ["mf", "lightgcn"] {
+        for plain in [true, false] {
+            let model = dir.path().join(format!("{backbone}-{plain}.safetensors"));
+            let m = model.to_str().unwrap();
+            let mut cmd = mclmr();
+            cmd.args(["train", "--data", "tests/fixtures/good/one_behavior"])
+                .args(["--backbone", backbone, "--epochs", "1", "--out", m, "-q"]);
+            if plain {
+                cmd.arg("--plain");
+            }
+            let out = cmd.output().unwrap();
+            let err = stderr(&out);
+            assert_eq!(
+                out.status.code(),
+                Some(0),
+                "{backbone} plain={plain}:\n{err}"
+            );
+            let noted = err.contains("has only the target behavior `buy`: MCLMR runs without");
+            assert_eq!(noted, !plain, "{backbone} plain={plain}:\n{err}");
+            let out = mclmr()
+                .args([
+                    "eval",
+                    "--model",
+                    m,
+                    "--data",
+                    "tests/fixtures/good/one_behavior",
+                ])
+                .arg("--json")
+                .output()
+                .unwrap();
+            assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+            assert!(json(&out.stdout)["do"]["HR@10"].as_f64().is_some());
+        }
+    }
+}
+
+/// The memory guard: a budget below the estimate stops `train` before any work, with the
+/// estimate, its parts and the fix; a normal run under the detected memory still works.
+#[test]
+fn max_memory_below_the_estimate_fails_early_with_the_fix() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m.safetensors");
+    let m = model.to_str().unwrap();
+    let data = "tests/fixtures/good/tiny_pairs";
+    let out = mclmr()
+        .args(["train", "--data", data, "--epochs", "1", "--out", m])
+        .args(["--max-memory", "1K"])
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    for p in [
+        "error: training tiny_pairs (lightgcn +MCLMR, d=64, 2 layers) needs about",
+        "(runtime 16.0 MiB, ",
+        "but only 1.0 KiB is available (--max-memory)",
+        "fix: lower model.dim or model.layers (or train.batch_size), drop a behavior with --behaviors, or pass --max-memory SIZE to override",
+    ] {
+        assert!(err.contains(p), "lacks `{p}`:\n{err}");
+    }
+    assert!(!model.exists(), "a checkpoint was written");
+
+    // Loading a dataset larger than the budget is refused before it is read.
+    let out = mclmr()
+        .args(["data", "validate", "sample_data", "--max-memory", "100K"])
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("error: loading sample_data needs about"),
+        "{err}"
+    );
+
+    // Evaluation has its own estimate.
+    let out = mclmr()
+        .args(["train", "--data", data, "--epochs", "1", "--out", m, "-q"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+    let out = mclmr()
+        .args(["eval", "--model", m, "--data", data, "--max-memory", "2M"])
+        .output()
+        .unwrap();
+    let err = stderr(&out);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("error: evaluating tiny_pairs (lightgcn +MCLMR"),
+        "{err}"
+    );
+    let out = mclmr()
+        .args([
+            "eval",
+            "--model",
+            m,
+            "--data",
+            data,
+            "--max-memory",
+            "1.5GiB",
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{}", stderr(&out));
+
+    // Bad sizes are a usage error naming the accepted forms.
+    for bad in ["lots", "0", "-5G", "1.5x"] {
+        let out = mclmr()
+            .args(["data", "validate", data])
+            .arg(format!("--max-memory={bad}"))
+            .output()
+            .unwrap();
+        let err = stderr(&out);
+        assert_eq!(out.status.code(), Some(2), "{bad}: {err}");
+        assert!(err.contains("512M, 2G, 1.5GiB"), "{bad}: {err}");
+    }
+
+    // `data stats` reports the training estimate.
+    let out = mclmr()
+        .args(["data", "stats", "--json", data])
+        .output()
+        .unwrap();
+    let v = json(&out.stdout);
+    let need = v["memory"]["training_bytes"].as_u64().unwrap();
+    assert!((16 << 20..64 << 20).contains(&need), "{need}");
+    assert!(v["memory"]["parts"]["graphs"].as_u64().is_some());
+    let out = mclmr().args(["data", "stats", data]).output().unwrap();
+    let card = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        card.contains("memory: training needs about ")
+            && card.contains("with the default config (lightgcn +MCLMR, d=64, 2 layers)"),
+        "{card}"
+    );
+}

@@ -223,6 +223,27 @@ bad_case!(
     ["missing test split", "split = \"ratio\""]
 );
 bad_case!(csv_empty, "csv_empty", ["empty event log"]);
+bad_case!(
+    truncated_last_line,
+    "truncated_last_line",
+    [
+        "buy.txt:4",
+        "missing item column on the last line, which has no line end",
+        "looks truncated",
+        "`12`",
+        "copy or download the file again"
+    ]
+);
+// `buy.txt` is a directory: the I/O error names the path, the OS reason and the fix.
+bad_case!(
+    behavior_file_is_a_directory,
+    "behavior_is_dir",
+    [
+        "behavior_is_dir/buy.txt: a directory where a file is expected",
+        "(OS: Is a directory, error 21)",
+        "fix: put the file itself at this path"
+    ]
+);
 bad_case!(csv_non_utf8, "csv_non_utf8", ["events.csv:3", "not UTF-8"]);
 
 #[test]
@@ -505,4 +526,197 @@ fn parquet_with_string_ids_and_leave_one_out() {
     assert_eq!(ds.test, vec![(0, 0)]);
     assert_eq!(ds.valid, vec![(0, 1)]);
     assert_eq!(ds.target_train().pairs, vec![(0, 2), (1, 1)]);
+}
+
+/// The original-id pairs of behavior `b` (weakest → target) of a dataset.
+fn named(ds: &Dataset, b: usize) -> Vec<(String, String)> {
+    ds.behaviors[b]
+        .pairs
+        .iter()
+        .map(|&(u, i)| {
+            (
+                ds.user_ids[u as usize].clone(),
+                ds.item_ids[i as usize].clone(),
+            )
+        })
+        .collect()
+}
+
+fn pairs_of(list: &[(&str, &str)]) -> Vec<(String, String)> {
+    list.iter()
+        .map(|&(u, i)| (u.to_string(), i.to_string()))
+        .collect()
+}
+
+#[test]
+fn a_complete_last_line_without_a_line_end_is_accepted() {
+    let ds = load(&fixture("good/no_final_newline"));
+    assert_eq!(
+        named(&ds, 1),
+        pairs_of(&[("1", "2"), ("2", "3"), ("3", "1"), ("3", "3")])
+    );
+    assert_eq!(named(&ds, 0).last(), Some(&("3".into(), "1".into())));
+    assert_eq!(ds.test.len(), 3);
+    let (code, err) = validate(&fixture("good/no_final_newline"), &[]);
+    assert_eq!(code, 0, "{err}");
+}
+
+#[test]
+fn tabs_and_spaces_mixed_as_separators_are_accepted() {
+    let ds = load(&fixture("good/mixed_separators"));
+    assert_eq!(ds.behavior_names(), vec!["view", "buy"]);
+    assert_eq!(
+        named(&ds, 0),
+        pairs_of(&[("1", "1"), ("1", "2"), ("2", "2"), ("2", "3"), ("3", "1")])
+    );
+    assert_eq!(
+        named(&ds, 1),
+        pairs_of(&[("1", "2"), ("2", "3"), ("3", "1"), ("3", "3")])
+    );
+    // The same data with single spaces is the same dataset.
+    let clean = tempfile::tempdir().unwrap();
+    for f in ["view.txt", "buy.txt", "test.txt"] {
+        let text = std::fs::read_to_string(fixture("good/mixed_separators").join(f)).unwrap();
+        let tidy: String = text
+            .lines()
+            .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" ") + "\n")
+            .collect();
+        std::fs::write(clean.path().join(f), tidy).unwrap();
+    }
+    assert_same(&ds, &load(clean.path()));
+}
+
+/// Every file rewritten with a byte-order mark and CRLF line ends.
+fn bom_crlf_copy(src: &Path) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    for entry in std::fs::read_dir(src).unwrap() {
+        let path = entry.unwrap().path();
+        let text = std::fs::read_to_string(&path).unwrap();
+        let text = text.trim_start_matches('\u{feff}').replace("\r\n", "\n");
+        let out = format!("\u{feff}{}", text.replace('\n', "\r\n"));
+        std::fs::write(dir.path().join(path.file_name().unwrap()), out).unwrap();
+    }
+    dir
+}
+
+#[test]
+fn bom_and_crlf_in_pair_and_user_line_files_give_the_same_dataset() {
+    for case in [
+        "good/tiny_pairs",
+        "good/tiny_userlines",
+        "good/one_behavior",
+    ] {
+        let clean = load(&fixture(case));
+        let copy = bom_crlf_copy(&fixture(case));
+        assert_same(&clean, &load(copy.path()));
+        assert!(
+            std::fs::read(copy.path().join("test.txt"))
+                .unwrap()
+                .starts_with(b"\xEF\xBB\xBF1 1\r\n"),
+            "{case}: the copy is not BOM + CRLF"
+        );
+    }
+}
+
+#[test]
+fn only_the_target_behavior_loads() {
+    let ds = load(&fixture("good/one_behavior"));
+    assert_eq!(ds.behavior_names(), vec!["buy"]);
+    assert_eq!((ds.n_users(), ds.n_items()), (4, 4));
+    assert_eq!(ds.target_train().len(), 12);
+    assert_eq!(ds.test.len(), 4);
+}
+
+/// As root (CI, this machine) `chmod 000` does not stop reading: then the file must still load;
+/// otherwise the error names the file, the OS reason and the fix.
+#[cfg(unix)]
+#[test]
+fn an_unreadable_file_is_named_with_the_os_reason() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    for f in ["view.txt", "cart.txt", "buy.txt", "test.txt"] {
+        std::fs::copy(fixture("good/tiny_pairs").join(f), dir.path().join(f)).unwrap();
+    }
+    let buy = dir.path().join("buy.txt");
+    std::fs::set_permissions(&buy, std::fs::Permissions::from_mode(0o000)).unwrap();
+    let (code, err) = validate(dir.path(), &[]);
+    if std::fs::File::open(&buy).is_ok() {
+        assert_eq!(code, 0, "readable despite chmod 000 (root), yet:\n{err}");
+    } else {
+        assert_eq!(code, 2, "{err}");
+        for p in [
+            "buy.txt: file is not readable (OS: Permission denied, error 13)",
+            "fix: make it readable for this user (chmod a+r)",
+        ] {
+            assert!(err.contains(p), "lacks `{p}`:\n{err}");
+        }
+    }
+    std::fs::set_permissions(&buy, std::fs::Permissions::from_mode(0o644)).unwrap();
+}
+
+/// Writes a three-column Parquet log and returns its path (in `dir`).
+fn parquet_log(dir: &Path, columns: Vec<polars::prelude::Column>) -> PathBuf {
+    use polars::prelude::*;
+    let path = dir.join("events.parquet");
+    let mut df = DataFrame::new_infer_height(columns).unwrap();
+    ParquetWriter::new(std::fs::File::create(&path).unwrap())
+        .finish(&mut df)
+        .unwrap();
+    path
+}
+
+#[test]
+fn parquet_with_a_boolean_user_or_integer_behavior_column() {
+    use polars::prelude::*;
+    let dir = tempfile::tempdir().unwrap();
+    let path = parquet_log(
+        dir.path(),
+        vec![
+            Column::new("user".into(), &[true, false]),
+            Column::new("item".into(), &[1i64, 2]),
+            Column::new("behavior".into(), &["buy", "buy"]),
+        ],
+    );
+    fails_with(
+        &path,
+        &[],
+        &[
+            "events.parquet",
+            "column `user` has type bool",
+            "integer or string user ids",
+        ],
+    );
+    // Integer behavior codes are read as their text: unknown unless listed.
+    let path = parquet_log(
+        dir.path(),
+        vec![
+            Column::new("user".into(), &[1i64, 1, 2, 2, 2, 1, 1, 2]),
+            Column::new("item".into(), &[1i64, 2, 1, 2, 3, 3, 3, 3]),
+            Column::new("behavior".into(), &[1i32, 2, 1, 2, 2, 2, 1, 1]),
+            Column::new(
+                "split".into(),
+                &["", "train", "", "train", "test", "test", "", ""],
+            ),
+        ],
+    );
+    fails_with(
+        &path,
+        &[],
+        &[
+            "events.parquet:1",
+            "unknown behavior value",
+            "`1`",
+            "behaviors = [...]",
+        ],
+    );
+    let ds = load_dataset(
+        &path,
+        &LoadOptions {
+            behaviors: Some(vec!["1".into(), "2".into()]),
+            ..LoadOptions::default()
+        },
+    )
+    .unwrap();
+    assert_eq!(ds.behavior_names(), vec!["1", "2"]);
+    assert_eq!(ds.test.len(), 2);
 }

@@ -12,8 +12,9 @@ use crate::data::{load_dataset, Dataset};
 use crate::error::{Error, Result};
 use crate::eval::{self, metrics::KS};
 use crate::explain::explain;
+use crate::memory::{self, Shape};
 use crate::model::{BackboneKind, Config, Mode};
-use crate::train::checkpoint::{load_model, Checkpoint, LoadedModel};
+use crate::train::checkpoint::{restore, Checkpoint, LoadedModel};
 use crate::train::{self, Status, TrainEvent, TrainOptions};
 
 /// `mclmr train`
@@ -158,6 +159,7 @@ pub fn parse_device(s: &str) -> Result<Device> {
 
 /// Loads the dataset of a command.
 pub fn load_data(path: &Path, opts: &DataOpts) -> Result<Dataset> {
+    opts.check_loading(path)?;
     let data = load_dataset(path, &opts.load_options())?;
     for n in &data.notes {
         eprintln!("note: {n}");
@@ -197,7 +199,14 @@ fn open(m: &ModelOpts) -> Result<(Dataset, LoadedModel)> {
     let device = parse_device(&m.device)?;
     let data = load_data(&m.data, &m.load)?;
     let data = prepare_for_training(data);
-    let model = load_model(&m.model, &data, &device)?;
+    let ck = Checkpoint::load(&m.model)?;
+    let size = std::fs::metadata(&m.model).map_or(0, |f| f.len());
+    memory::ensure(
+        &memory::estimate::evaluation(&Shape::of(&data), &ck.config, size),
+        m.load.budget(),
+        "retrain with a smaller model.dim or use a machine with more memory",
+    )?;
+    let model = restore(ck, &m.model, &data, &device)?;
     Ok((data, model))
 }
 
@@ -261,6 +270,14 @@ pub fn run_train(args: TrainArgs) -> Result<()> {
     } else {
         (effective_config(&args)?, None)
     };
+    memory::ensure(
+        &memory::estimate::training(&Shape::of(&data), &config),
+        args.load.budget(),
+        "lower model.dim or model.layers (or train.batch_size), drop a behavior with --behaviors",
+    )?;
+    for n in train::trainer::setup_notes(&data, &config) {
+        eprintln!("note: {n}");
+    }
     if config.model.backbone.is_rule() {
         Checkpoint::rule(&config, &data).save(&args.out)?;
         if args.json {

@@ -94,6 +94,14 @@ pub fn parse_pairs(file: &Path, name: &str, bytes: &[u8]) -> Result<RawPairs> {
             ));
         }
         let Some(i) = f.next() else {
+            if textscan::is_unterminated_last_line(bytes, n) {
+                return Err(bad(
+                    n,
+                    "missing item column on the last line, which has no line end: the file looks truncated".into(),
+                    line,
+                    "copy or download the file again in full (or delete the cut-off last line)",
+                ));
+            }
             return Err(bad(
                 n,
                 "missing item column: expected whitespace-separated `user item`".into(),
@@ -347,6 +355,13 @@ mod tests {
         assert!(e.contains("negative user id"), "{e}");
         let e = parse(b"1 99999999999\n").unwrap_err().to_string();
         assert!(e.contains("item id larger than"), "{e}");
+        let e = parse(b"1 2\n12").unwrap_err().to_string();
+        assert!(
+            e.contains("f.txt:2: missing item column on the last line"),
+            "{e}"
+        );
+        assert!(e.contains("looks truncated"), "{e}");
+        assert_eq!(parse(b"1 2\n3 4").unwrap().pairs, vec![(1, 2), (3, 4)]);
         let e = parse(b"\n \n").unwrap_err().to_string();
         assert!(e.contains("no `user item` pair"), "{e}");
     }

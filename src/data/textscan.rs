@@ -13,22 +13,54 @@ use crate::error::{Error, Result};
 /// The UTF-8 byte-order mark some editors put at the start of a file.
 pub const BOM: &[u8] = b"\xEF\xBB\xBF";
 
-/// Reads a whole file. A missing, unreadable or directory path is a bad-data error with a fix;
-/// other I/O failures are [`Error::Io`] on that path.
+/// Reads a whole file. A missing, unreadable or directory path is a bad-data error naming
+/// the path, the OS reason and a fix; other I/O failures are [`Error::Io`] on that path.
 pub fn read_file(path: &Path) -> Result<Vec<u8>> {
     use std::io::ErrorKind;
     std::fs::read(path).map_err(|e| {
         let (problem, fix) = match e.kind() {
             ErrorKind::NotFound => ("file does not exist", "check the path"),
-            ErrorKind::PermissionDenied => ("file is not readable", "make it readable (chmod +r)"),
+            ErrorKind::PermissionDenied => (
+                "file is not readable",
+                "make it readable for this user (chmod a+r), or run as its owner",
+            ),
             ErrorKind::IsADirectory => (
                 "a directory where a file is expected",
-                "pass or name the file itself",
+                "put the file itself at this path: in a dataset directory every NAME.txt is \
+                 read as a file, so rename or move this directory",
             ),
             _ => return Error::io(path, e),
         };
-        Error::bad_data(path, None, problem, path.display().to_string(), fix)
+        Error::bad_data(
+            path,
+            None,
+            format!("{problem} ({})", os_reason(&e)),
+            path.display().to_string(),
+            fix,
+        )
     })
+}
+
+/// The OS's words for an I/O error: `Is a directory, os error 21`.
+pub fn os_reason(e: &std::io::Error) -> String {
+    let text = e.to_string();
+    match e.raw_os_error() {
+        Some(code) => {
+            let words = text
+                .strip_suffix(&format!(" (os error {code})"))
+                .unwrap_or(&text);
+            format!("OS: {words}, error {code}")
+        }
+        None => text,
+    }
+}
+
+/// True when line `n` (1-based) is the last line of `bytes` and has no line end: the usual
+/// sign of a file cut short by an interrupted copy or download.
+pub fn is_unterminated_last_line(bytes: &[u8], n: usize) -> bool {
+    !bytes.is_empty()
+        && !bytes.ends_with(b"\n")
+        && bytes.iter().filter(|&&b| b == b'\n').count() + 1 == n
 }
 
 /// Strips a leading UTF-8 byte-order mark, if any.
@@ -397,6 +429,28 @@ mod tests {
         assert_eq!(s.ragged, Some((2, 4)));
         assert_eq!(scan_csv(b"", b',').header, None);
         assert_eq!(scan_csv(b"\n \n", b',').header, None);
+    }
+
+    #[test]
+    fn unterminated_last_line_and_os_reasons() {
+        assert!(is_unterminated_last_line(b"1 2\n12", 2));
+        assert!(!is_unterminated_last_line(b"1 2\n12\n", 2));
+        assert!(!is_unterminated_last_line(b"1 2\n12", 1));
+        assert!(!is_unterminated_last_line(b"", 1));
+        let dir = std::env::temp_dir();
+        let e = read_file(&dir).unwrap_err().to_string();
+        assert!(
+            e.contains("a directory where a file is expected (OS: "),
+            "{e}"
+        );
+        assert!(e.contains("fix: put the file itself"), "{e}");
+        let e = read_file(&dir.join("mclmr-no-such-file.txt"))
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("file does not exist (OS: No such file or directory, error 2)"),
+            "{e}"
+        );
     }
 
     #[test]

@@ -157,6 +157,32 @@ pub fn carve_validation(data: &Dataset, seed: u64) -> Option<Dataset> {
     Some(out)
 }
 
+/// What a run on `data` with `config` does differently from the usual, for the user: with only
+/// the target behavior, MCLMR has no behavior experts, evidence terms or contrastive loss, and
+/// the rule baselines rank by target popularity alone.
+pub fn setup_notes(data: &Dataset, config: &Config) -> Vec<String> {
+    if data.n_behaviors() > 1 {
+        return Vec::new();
+    }
+    let target = &data.target_train().name;
+    let only = format!("{} has only the target behavior `{target}`", data.name);
+    if config.model.backbone.is_rule() {
+        vec![format!(
+            "{only}: the rule `{}` ranks by `{target}` popularity alone",
+            config.model.backbone.name()
+        )]
+    } else if config.model.mclmr {
+        let shared = config.mclmr.shared_experts.max(1);
+        vec![format!(
+            "{only}: MCLMR runs without behavior experts, evidence terms and the contrastive \
+             loss (its MoE keeps {shared} shared expert(s); the confounder terms stay); the \
+             matching baseline is --plain"
+        )]
+    } else {
+        Vec::new()
+    }
+}
+
 fn send(events: &Option<Sender<TrainEvent>>, ev: TrainEvent) {
     if let Some(tx) = events {
         let _ = tx.send(ev);

@@ -224,6 +224,14 @@ fn train_and_save(
     save_dir: &Path,
     tx: &Sender<Action>,
 ) -> Result<Trained, String> {
+    // The same early memory check as `mclmr train`, against the detected memory.
+    let est = crate::memory::estimate::training(&crate::memory::Shape::of(data), config);
+    crate::memory::ensure(
+        &est,
+        crate::memory::Budget::Detect,
+        "lower dim or layers (or batch_size) on this screen",
+    )
+    .map_err(|e| e.to_string())?;
     let (etx, erx) = mpsc::channel::<TrainEvent>();
     let fwd = tx.clone();
     let forwarder = std::thread::spawn(move || {
