@@ -499,6 +499,8 @@ fn report(spec: &Spec, rows: &[Value]) -> String {
         }
         by.entry(key).or_default().push(r);
     }
+    // Learned runs first (in the order they ran), then the rules.
+    groups.sort_by_key(|g| g.1 == "rule");
     let mut s = String::new();
     s.push_str(&format!(
         "Grid `{}` on `{}`: {} runs. `do` is the deconfounded ranking, `raw` the biased one \
@@ -568,10 +570,11 @@ fn report(spec: &Spec, rows: &[Value]) -> String {
         let both = |m: &str| {
             let d = mean_std(&metric(rs, &["eval", "bias", "do", m])).0;
             let r = mean_std(&metric(rs, &["eval", "bias", "raw", m])).0;
+            let digits = if m == "mean_popularity" { 1 } else { 3 };
             if (d - r).abs() < 1e-12 {
-                format!("{d:.4}")
+                format!("{d:.digits$}")
             } else {
-                format!("{d:.4} / {r:.4}")
+                format!("{d:.digits$} / {r:.digits$}")
             }
         };
         s.push_str(&format!(
