@@ -87,6 +87,13 @@ pub struct ModelSection {
     pub dim: usize,
     /// Propagation layers of the graph backbones.
     pub layers: usize,
+    /// Standard deviation of the normal initialisation of the base embeddings `E0`.
+    #[serde(default = "default_init_std")]
+    pub init_std: f64,
+}
+
+fn default_init_std() -> f64 {
+    0.1
 }
 
 /// `[mclmr]`: the MCLMR modules and their switches.
@@ -232,6 +239,13 @@ impl Config {
                 "use an embedding size between 1 and 1024",
             );
         }
+        if !(m.init_std > 0.0 && m.init_std <= 10.0) {
+            return bad(
+                "model.init_std",
+                m.init_std.to_string(),
+                "use a standard deviation in (0, 10], e.g. 0.1",
+            );
+        }
         if m.layers > 8 {
             return bad("model.layers", m.layers.to_string(), "use 0 to 8 layers");
         }
@@ -321,6 +335,16 @@ mod tests {
         c.validate().unwrap();
         assert_eq!(c.model.backbone, BackboneKind::LightGcn);
         assert_eq!(Config::from_toml(&c.to_toml(), Path::new("x")).unwrap(), c);
+    }
+
+    #[test]
+    fn init_std_defaults_to_a_tenth_and_must_be_positive() {
+        let c = Config::from_toml("[model]\ndim = 8\n", Path::new("x")).unwrap();
+        assert_eq!(c.model.init_std, 0.1);
+        let c = Config::from_toml("[model]\ninit_std = 0.01\n", Path::new("x")).unwrap();
+        assert_eq!(c.model.init_std, 0.01);
+        let e = Config::from_toml("[model]\ninit_std = 0.0\n", Path::new("c.toml")).unwrap_err();
+        assert!(e.to_string().contains("model.init_std"), "{e}");
     }
 
     #[test]

@@ -182,7 +182,12 @@ impl Net {
         let n_aux = data.n_behaviors() - 1;
         let mut rng = StdRng::seed_from_u64(config.train.seed);
         let mut params = Params::new(device);
-        params.normal("emb", &[data.n_users() + data.n_items(), d], 0.1, &mut rng)?;
+        params.normal(
+            "emb",
+            &[data.n_users() + data.n_items(), d],
+            config.model.init_std,
+            &mut rng,
+        )?;
         backbone.init(&mut params, &mut rng)?;
         let feat = |side| -> Result<Tensor> {
             let f = Features::compute(data, side);
