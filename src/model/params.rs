@@ -15,6 +15,7 @@ use rand::rngs::StdRng;
 use rand_distr::{Distribution, Normal};
 use rayon::prelude::*;
 
+use super::spmm::f32_input;
 use crate::error::{Error, Result};
 
 /// A named set of trainable tensors.
@@ -347,14 +348,11 @@ impl InplaceOp2 for FusedAdam<'_> {
         s2: &CpuStorage,
         l2: &Layout,
     ) -> candle_core::Result<()> {
-        let (Some((a, b)), Some((c, d))) = (l1.contiguous_offsets(), l2.contiguous_offsets())
-        else {
-            candle_core::bail!("fused-adam: parameter and gradient must be contiguous")
+        let g = f32_input(self.name(), s2, l2)?;
+        let (CpuStorage::F32(p), Some((a, b))) = (s1, l1.contiguous_offsets()) else {
+            candle_core::bail!("fused-adam: the parameter must be contiguous f32")
         };
-        let (CpuStorage::F32(p), CpuStorage::F32(g)) = (s1, s2) else {
-            candle_core::bail!("fused-adam: only f32 is supported")
-        };
-        let (p, g) = (&mut p[a..b], &g[c..d]);
+        let p = &mut p[a..b];
         let mut guard = self
             .moments
             .lock()

@@ -204,10 +204,7 @@ impl CustomOp1 for MeanPowersOp {
                 self.fwd.cols
             );
         }
-        let x = match (storage, layout.contiguous_offsets()) {
-            (CpuStorage::F32(v), Some((a, b))) => &v[a..b],
-            _ => candle_core::bail!("csr-mean-powers: input must be contiguous f32"),
-        };
+        let x = f32_input(self.name(), storage, layout)?;
         const CHUNK: usize = 1 << 13;
         let mut acc = x.to_vec();
         let mut cur: Vec<f32> = Vec::new();
@@ -261,14 +258,7 @@ impl CustomOp1 for SpmmOp {
                 self.fwd.cols
             );
         }
-        let data = match storage {
-            CpuStorage::F32(v) => v,
-            _ => candle_core::bail!("csr-spmm: only f32 is supported"),
-        };
-        let x = match layout.contiguous_offsets() {
-            Some((a, b)) => &data[a..b],
-            None => candle_core::bail!("csr-spmm: input must be contiguous"),
-        };
+        let x = f32_input(self.name(), storage, layout)?;
         let y = self.fwd.spmm_slice(x, d);
         Ok((CpuStorage::F32(y), Shape::from((self.fwd.rows, d))))
     }
@@ -285,6 +275,22 @@ impl CustomOp1 for SpmmOp {
             bwd: self.fwd.clone(),
         };
         Ok(Some(g.apply_op1(op)?))
+    }
+}
+
+/// The elements of a custom op's CPU input: `op` names the op in the error when the input is
+/// not `f32` or not contiguous.
+pub(crate) fn f32_input<'a>(
+    op: &str,
+    storage: &'a CpuStorage,
+    layout: &Layout,
+) -> candle_core::Result<&'a [f32]> {
+    let CpuStorage::F32(data) = storage else {
+        candle_core::bail!("{op}: only f32 is supported")
+    };
+    match layout.contiguous_offsets() {
+        Some((a, b)) => Ok(&data[a..b]),
+        None => candle_core::bail!("{op}: input must be contiguous"),
     }
 }
 
