@@ -124,6 +124,10 @@ pub struct MclmrSection {
     pub tau: f64,
     /// Contrastive loss weight.
     pub lambda_cl: f64,
+    /// Weight of the conversion loss that fits the item confounder's direct effect `β_i` to
+    /// "bought among the items the user interacted with" (0 = off).
+    #[serde(default)]
+    pub lambda_conv: f64,
     /// Weight of same-stratum negatives.
     pub eta: f64,
     /// Minority re-weighting exponent.
@@ -277,6 +281,7 @@ impl Config {
         for (k, v) in [
             ("mclmr.lambda_cl", c.lambda_cl),
             ("mclmr.lambda_bal", c.lambda_bal),
+            ("mclmr.lambda_conv", c.lambda_conv),
             ("mclmr.rho", c.rho),
             ("train.alpha", self.train.alpha),
             ("train.lambda_reg", self.train.lambda_reg),

@@ -14,7 +14,7 @@ use super::inference::{CausalParts, Inference};
 use super::losses::{self, bcl_weights, bias_aware_infonce, bpr, l2_normalize};
 use super::moe::MoeAggregator;
 use super::params::Params;
-use super::scorer::CausalScorer;
+use super::scorer::{conversion_feature, CausalScorer};
 use super::strata::{Features, Side, Strata};
 use crate::data::{Csr, Dataset};
 use crate::error::{Error, Result};
@@ -37,7 +37,14 @@ pub struct Batch {
     pub target: Triples,
     /// Auxiliary triples, weakest → strongest auxiliary behavior.
     pub aux: Vec<Triples>,
+    /// For the conversion loss (`mclmr.lambda_conv`): per target triple, an item its user
+    /// interacted with in an auxiliary behavior but did not buy ([`NO_ITEM`] when none; empty
+    /// when the loss is off).
+    pub interacted_not_bought: Vec<u32>,
 }
+
+/// Marks a missing item in [`Batch::interacted_not_bought`].
+pub const NO_ITEM: u32 = u32::MAX;
 
 /// The value of each loss term of a step (METHOD §6).
 #[derive(Debug, Clone, Copy, Default, PartialEq, serde::Serialize, serde::Deserialize)]
@@ -52,6 +59,9 @@ pub struct LossParts {
     pub cl: f32,
     /// Balance loss (unweighted).
     pub bal: f32,
+    /// Conversion loss (unweighted).
+    #[serde(default)]
+    pub conv: f32,
     /// L2 term (weighted).
     pub reg: f32,
 }
@@ -213,7 +223,7 @@ impl Net {
             m.init(&mut params, &mut rng)?;
             moe = Some(m);
             if config.mclmr.causal {
-                let c = CausalScorer::new(
+                let mut c = CausalScorer::new(
                     &user_strata.prior,
                     &item_strata.prior,
                     &user_feat,
@@ -221,6 +231,10 @@ impl Net {
                     d,
                     device,
                 )?;
+                if config.mclmr.lambda_conv > 0.0 {
+                    let conv = conversion_feature(&Features::compute(data, Side::Item));
+                    c.conversion = Some(Tensor::from_vec(conv, data.n_items(), device)?);
+                }
                 c.init(&mut params, &mut rng)?;
                 causal = Some(c);
             }
@@ -369,7 +383,8 @@ impl Net {
                     let hu = self.user_feat.index_select(&u_idx, 0)?;
                     let si = self.item_stratum.index_select(&items_raw_t, 0)?;
                     let gi = self.item_feat.index_select(&items_raw_t, 0)?;
-                    let (cu, ci, b) = c.node_effects(&self.params, &su, &hu, &si, &gi)?;
+                    let (cu, ci, b) =
+                        c.node_effects(&self.params, &su, &hu, (&si, &gi, &items_raw_t))?;
                     let half = |t: &Tensor, k: usize| t.narrow(0, k * n, n);
                     let pos_eff = (cu.clone(), half(&ci, 0)?, half(&b, 0)?);
                     let neg_eff = (cu, half(&ci, 1)?, half(&b, 1)?);
@@ -377,6 +392,14 @@ impl Net {
                     sn = (sn + c.raw_terms(&fu.z, &z_neg, &neg_eff)?)?;
                 }
                 let mut l = bpr(&sp, &sn)?;
+                if let (Some(c), true) = (&self.causal, cfg.mclmr.lambda_conv > 0.0) {
+                    if let Some(conv) =
+                        self.conversion_loss(c, &tb.pos, &batch.interacted_not_bought)?
+                    {
+                        parts.conv = conv.to_scalar::<f32>()?;
+                        l = (l + (conv * cfg.mclmr.lambda_conv)?)?;
+                    }
+                }
                 if moe.learned && cfg.mclmr.lambda_bal > 0.0 {
                     let bal = (losses::balance(&fu.gate)? + losses::balance(&fi.gate)?)?;
                     parts.bal = bal.to_scalar::<f32>()?;
@@ -424,6 +447,38 @@ impl Net {
         }
         parts.total = total.to_scalar::<f32>()?;
         Ok((total, parts))
+    }
+
+    /// Conversion loss: logistic loss of the item effect `β_i` with the batch's bought items as
+    /// positives and, for the same users, items they interacted with but did not buy as
+    /// negatives (None when the batch has none). Only `β` receives its gradient.
+    fn conversion_loss(
+        &self,
+        c: &CausalScorer,
+        bought: &[u32],
+        not_bought: &[u32],
+    ) -> Result<Option<Tensor>> {
+        let neg: Vec<u32> = not_bought
+            .iter()
+            .copied()
+            .filter(|&i| i != NO_ITEM)
+            .collect();
+        if neg.is_empty() || bought.is_empty() {
+            return Ok(None);
+        }
+        let dev = &self.device;
+        let beta = |items: &[u32]| -> Result<Tensor> {
+            let ix = idx(items, dev)?;
+            Ok(c.item_bias(
+                &self.params,
+                &self.item_stratum.index_select(&ix, 0)?,
+                &self.item_feat.index_select(&ix, 0)?,
+                &ix,
+            )?)
+        };
+        let pos_loss = losses::softplus(&beta(bought)?.neg()?)?.mean_all()?;
+        let neg_loss = losses::softplus(&beta(&neg)?)?.mean_all()?;
+        Ok(Some((pos_loss + neg_loss)?))
     }
 
     /// Bias-aware contrastive loss of one side (METHOD §5), averaged over auxiliary behaviors,
@@ -545,8 +600,11 @@ impl Net {
                         &self.params,
                         &self.user_stratum,
                         &self.user_feat.index_select(&all_u, 0)?,
-                        &self.item_stratum,
-                        &self.item_feat.index_select(&all_i, 0)?,
+                        (
+                            &self.item_stratum,
+                            &self.item_feat.index_select(&all_i, 0)?,
+                            &all_i,
+                        ),
                     )?;
                     inf.causal = Some(CausalParts {
                         cu: to_vec(&cu)?,

@@ -32,6 +32,38 @@ pub struct CausalScorer {
     pub mean_item_feat: Tensor,
     /// Embedding size.
     pub dim: usize,
+    /// With the conversion loss on (`mclmr.lambda_conv > 0`): each item's standardised
+    /// log-odds of converting, `[n_items]` (mean 0 over the items, so it adds nothing to `b̄`).
+    /// `b(i)` then gains `θ_conv · conv_i`.
+    pub conversion: Option<Tensor>,
+}
+
+/// Each item's smoothed log-odds of being bought among its training interactions,
+/// `ln((b + 0.5) / (t − b + 4.5))` for `b` target and `t` total interactions, standardised to
+/// mean 0 and standard deviation 1 over the items (all zero when every item is alike). It is a
+/// monotone transform of the target share in `g_i`, on the scale where a unit weight is one
+/// logit per standard deviation.
+pub fn conversion_feature(feat: &super::strata::Features) -> Vec<f32> {
+    let target = feat.width.saturating_sub(2);
+    let raw: Vec<f64> = (0..feat.len())
+        .map(|i| {
+            let t = feat.totals[i] as f64;
+            let b = (feat.values[i * feat.width + target] as f64 * t).round();
+            ((b + 0.5) / (t - b + 4.5)).ln()
+        })
+        .collect();
+    let n = raw.len().max(1) as f64;
+    let mean = raw.iter().sum::<f64>() / n;
+    let sd = (raw.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n).sqrt();
+    raw.iter()
+        .map(|v| {
+            if sd > 1e-12 {
+                ((v - mean) / sd) as f32
+            } else {
+                0.0
+            }
+        })
+        .collect()
 }
 
 fn p<'a>(params: &'a Params, name: &str) -> Result<&'a Tensor> {
@@ -61,6 +93,7 @@ impl CausalScorer {
             mean_user_feat: user_feat.mean_keepdim(0)?,
             mean_item_feat: item_feat.mean_keepdim(0)?,
             dim,
+            conversion: None,
         })
     }
 
@@ -75,25 +108,48 @@ impl CausalScorer {
         params.normal("causal.user_lin", &[f, self.dim], 0.01, rng)?;
         params.normal("causal.item_lin", &[f, self.dim], 0.01, rng)?;
         params.constant("causal.beta_lin", &[f, 1], 0.0)?;
+        if self.conversion.is_some() {
+            // Starts at one logit per standard deviation (the feature's own scale, where
+            // log-odds in and out agree); the conversion loss fits it from there.
+            params.constant("causal.conv_w", &[1], 1.0)?;
+        }
         Ok(())
     }
 
-    /// Observational effects of given nodes: strata `su`/`si` (`u32`) and feature rows `hu`/`gi`.
+    /// Observational effects of given nodes: strata `su`/`si` (`u32`), feature rows `hu`/`gi`
+    /// and the item ids `items` (`u32`).
     pub fn node_effects(
         &self,
         params: &Params,
         su: &Tensor,
         hu: &Tensor,
-        si: &Tensor,
-        gi: &Tensor,
+        (si, gi, items): (&Tensor, &Tensor, &Tensor),
     ) -> Result<NodeEffects> {
         let cu = (p(params, "causal.user")?.index_select(su, 0)?
             + hu.matmul(p(params, "causal.user_lin")?)?)?;
         let ci = (p(params, "causal.item")?.index_select(si, 0)?
             + gi.matmul(p(params, "causal.item_lin")?)?)?;
+        Ok((cu, ci, self.item_bias(params, si, gi, items)?))
+    }
+
+    /// The item effect `b(i)` alone (`[n]`).
+    pub fn item_bias(
+        &self,
+        params: &Params,
+        si: &Tensor,
+        gi: &Tensor,
+        items: &Tensor,
+    ) -> Result<Tensor> {
         let b = (p(params, "causal.beta")?.index_select(si, 0)?
             + gi.matmul(p(params, "causal.beta_lin")?)?.squeeze(1)?)?;
-        Ok((cu, ci, b))
+        match &self.conversion {
+            None => Ok(b),
+            Some(c) => {
+                b + c
+                    .index_select(items, 0)?
+                    .broadcast_mul(p(params, "causal.conv_w")?)?
+            }
+        }
     }
 
     /// Observational confounder terms for paired rows.
@@ -117,5 +173,37 @@ impl CausalScorer {
         .squeeze(0)?
         .squeeze(0)?;
         Ok((cu, ci, beta))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::strata::Features;
+
+    #[test]
+    fn conversion_feature_orders_items_by_their_target_share_and_is_centred() {
+        // Two behaviors (view, buy) + activity: items with 10 interactions and 0, 2, 5 buys,
+        // and one item without any.
+        let rows = [(10u32, 0.0f32), (10, 0.2), (10, 0.5), (0, 0.0)];
+        let feat = Features {
+            width: 3,
+            values: rows.iter().flat_map(|&(_, b)| [1.0 - b, b, 0.5]).collect(),
+            totals: rows.iter().map(|r| r.0).collect(),
+        };
+        let c = conversion_feature(&feat);
+        assert!(c[0] < c[1] && c[1] < c[2], "{c:?}");
+        let mean: f32 = c.iter().sum::<f32>() / c.len() as f32;
+        let var: f32 = c.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / c.len() as f32;
+        assert!(
+            mean.abs() < 1e-6 && (var - 1.0).abs() < 1e-4,
+            "{mean} {var}"
+        );
+        let same = Features {
+            width: 3,
+            values: vec![0.5, 0.5, 1.0, 0.5, 0.5, 1.0],
+            totals: vec![4, 4],
+        };
+        assert_eq!(conversion_feature(&same), vec![0.0, 0.0]);
     }
 }

@@ -11,7 +11,7 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
 use crate::data::{Csr, Dataset};
-use crate::model::net::{Batch, Triples};
+use crate::model::net::{Batch, Triples, NO_ITEM};
 
 /// Draws batches for one dataset.
 pub struct Sampler {
@@ -23,6 +23,7 @@ pub struct Sampler {
     hard_pool: Csr,
     hard_share: f64,
     seed: u64,
+    conversion: bool,
 }
 
 /// The RNG of one epoch.
@@ -62,7 +63,15 @@ impl Sampler {
             hard_pool: Csr::from_sorted_pairs(nu, &hard, None),
             hard_share,
             seed,
+            conversion: false,
         }
+    }
+
+    /// Also draws, per target triple, an item its user interacted with but did not buy (for the
+    /// conversion loss), from a stream of its own so the batches themselves stay the same.
+    pub fn with_conversion(mut self, on: bool) -> Self {
+        self.conversion = on;
+        self
     }
 
     /// Target pairs per epoch.
@@ -98,7 +107,8 @@ impl Sampler {
         order.shuffle(&mut rng);
         order
             .chunks(batch_size.max(1))
-            .map(|chunk| {
+            .enumerate()
+            .map(|(k, chunk)| {
                 let mut target = Triples::default();
                 for &k in chunk {
                     let (u, i) = self.target_pairs[k];
@@ -133,8 +143,69 @@ impl Sampler {
                         t
                     })
                     .collect();
-                Batch { target, aux }
+                let interacted_not_bought = if self.conversion {
+                    let mut r = epoch_rng(self.seed ^ 0xC0_4E_5E_21, epoch * 65_537 + k);
+                    target
+                        .users
+                        .iter()
+                        .map(|&u| {
+                            let pool = self.hard_pool.row(u as usize);
+                            if pool.is_empty() {
+                                NO_ITEM
+                            } else {
+                                pool[r.random_range(0..pool.len())]
+                            }
+                        })
+                        .collect()
+                } else {
+                    Vec::new()
+                };
+                Batch {
+                    target,
+                    aux,
+                    interacted_not_bought,
+                }
             })
             .collect()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::data::{load_dataset, LoadOptions};
+    use std::path::Path;
+
+    #[test]
+    fn conversion_items_come_from_a_stream_of_their_own() {
+        let data = load_dataset(Path::new("sample_data"), &LoadOptions::default()).unwrap();
+        let plain = Sampler::new(&data, 0.0, 7).epoch(2, 256);
+        let conv = Sampler::new(&data, 0.0, 7)
+            .with_conversion(true)
+            .epoch(2, 256);
+        assert_eq!(plain.len(), conv.len());
+        let target = data.target_train().user_csr(data.n_users());
+        let aux: Vec<_> = data.behaviors[..data.n_behaviors() - 1]
+            .iter()
+            .map(|b| b.user_csr(data.n_users()))
+            .collect();
+        let mut drawn = 0;
+        for (p, c) in plain.iter().zip(&conv) {
+            assert!(p.interacted_not_bought.is_empty());
+            assert_eq!((&p.target, &p.aux), (&c.target, &c.aux), "same batches");
+            assert_eq!(c.interacted_not_bought.len(), c.target.users.len());
+            for (&u, &i) in c.target.users.iter().zip(&c.interacted_not_bought) {
+                if i == NO_ITEM {
+                    continue;
+                }
+                drawn += 1;
+                assert!(!target.contains(u as usize, i), "user {u} bought {i}");
+                assert!(
+                    aux.iter().any(|a| a.contains(u as usize, i)),
+                    "{u} never saw {i}"
+                );
+            }
+        }
+        assert!(drawn > 1000, "{drawn}");
     }
 }

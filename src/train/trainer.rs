@@ -216,7 +216,8 @@ pub fn train(
     let tc = &config.train;
     let mut net = Net::new(config, data, device)?;
     let mut adam = Adam::new(tc.lr);
-    let sampler = Sampler::new(data, tc.hard_negatives, tc.seed);
+    let conv = config.model.mclmr && config.mclmr.causal && config.mclmr.lambda_conv > 0.0;
+    let sampler = Sampler::new(data, tc.hard_negatives, tc.seed).with_conversion(conv);
     if sampler.is_empty() {
         return Err(Error::bad_arg(
             "dataset",
@@ -292,6 +293,7 @@ pub fn train(
             sum.aux += parts.aux;
             sum.cl += parts.cl;
             sum.bal += parts.bal;
+            sum.conv += parts.conv;
             sum.reg += parts.reg;
             if (b + 1) % every == 0 || b + 1 == batches.len() {
                 let done = (epoch - first) as f64 + (b + 1) as f64 / batches.len() as f64;
@@ -316,6 +318,7 @@ pub fn train(
             aux: sum.aux / nb,
             cl: sum.cl / nb,
             bal: sum.bal / nb,
+            conv: sum.conv / nb,
             reg: sum.reg / nb,
         };
         let train_secs = t0.elapsed().as_secs_f64();
