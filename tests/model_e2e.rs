@@ -259,3 +259,29 @@ fn conversion_loss_fits_the_item_effect_and_leaves_the_do_ranking_alone() {
     assert!(diff(Mode::Do) < 1e-4, "do moved by {}", diff(Mode::Do));
     assert!(diff(Mode::Raw) > 0.5, "raw moved by {}", diff(Mode::Raw));
 }
+
+#[test]
+fn select_raw_keeps_the_epoch_with_the_best_observational_validation() {
+    let data = sample();
+    let mut cfg = config(BackboneKind::Mf, true, 4);
+    cfg.train.select = mclmr::model::config::SelectOn::Raw;
+    let out = train(&data, &cfg, &Device::Cpu, TrainOptions::default()).expect("training runs");
+    let raw: Vec<f64> = out
+        .history
+        .iter()
+        .map(|h| {
+            h.valid_ndcg10_raw
+                .expect("a causal model reports raw validation")
+        })
+        .collect();
+    let best = raw
+        .iter()
+        .enumerate()
+        .fold(0, |b, (k, v)| if *v > raw[b] { k } else { b });
+    assert_eq!(
+        out.best_epoch,
+        best + 1,
+        "raw validation per epoch: {raw:?}"
+    );
+    assert_eq!(out.best_valid, Some(raw[best]));
+}

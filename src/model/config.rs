@@ -160,6 +160,20 @@ pub struct TrainSection {
     pub seed: u64,
     /// Validation users for early stopping (0 = all).
     pub valid_users: usize,
+    /// Which ranking's validation NDCG@10 picks the best epoch and drives early stopping.
+    #[serde(default)]
+    pub select: SelectOn,
+}
+
+/// The ranking whose validation score selects the kept epoch (`train.select`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SelectOn {
+    /// The deconfounded ranking (models without a causal part have only this one).
+    #[default]
+    Do,
+    /// The observational ranking.
+    Raw,
 }
 
 /// The whole configuration.
@@ -340,6 +354,17 @@ mod tests {
         c.validate().unwrap();
         assert_eq!(c.model.backbone, BackboneKind::LightGcn);
         assert_eq!(Config::from_toml(&c.to_toml(), Path::new("x")).unwrap(), c);
+    }
+
+    #[test]
+    fn select_defaults_to_do_and_names_the_bad_value() {
+        assert_eq!(Config::default().train.select, SelectOn::Do);
+        let c = Config::from_toml("[train]\nselect = \"raw\"\n", Path::new("x")).unwrap();
+        assert_eq!(c.train.select, SelectOn::Raw);
+        let e = Config::from_toml("[train]\nselect = \"best\"\n", Path::new("c.toml"))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("c.toml") && e.contains("best"), "{e}");
     }
 
     #[test]

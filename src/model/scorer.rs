@@ -13,6 +13,13 @@
 //! continuous popularity axis into a few bins, so most of the popularity confounding stayed in
 //! the item embeddings and `do` ranked like `raw` on the interventional test of the sample data.
 //! The features' linear effect absorbs popularity within strata as well (docs/RESULTS.md).
+//!
+//! Optional conversion term (`mclmr.lambda_conv > 0`, off by default): `b(i)` gains
+//! `θ_conv · conv_i`, the item's standardised conversion log-odds ([`conversion_feature`]), and a
+//! logistic loss fits `b(i)` to "bought" vs "interacted with but not bought" on the batch users'
+//! own items. `conv_i` has mean 0 over the items, so `b̄` and the `do` ranking do not depend on
+//! `θ_conv`; the `raw` ranking gains the within-tier order that the rule baselines lack
+//! (docs/RESULTS.md).
 
 use candle_core::{Device, Result, Tensor};
 use rand::rngs::StdRng;

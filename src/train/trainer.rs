@@ -15,6 +15,7 @@ use super::sampler::{epoch_rng, Sampler};
 use crate::data::{Dataset, Interactions};
 use crate::error::{Error, Result};
 use crate::eval::{evaluate, EvalTask, Split};
+use crate::model::config::SelectOn;
 use crate::model::net::LossParts;
 use crate::model::params::Adam;
 use crate::model::{Config, Mode, Net, Ranker};
@@ -341,8 +342,12 @@ pub fn train(
                 report.valid_ndcg10 = Some(ndcg);
                 report.valid_hr10 = Some(hr);
                 report.valid_ndcg10_raw = raw;
-                if ndcg > state.best_score {
-                    state.best_score = ndcg;
+                let score = match tc.select {
+                    SelectOn::Raw => raw.unwrap_or(ndcg),
+                    SelectOn::Do => ndcg,
+                };
+                if score > state.best_score {
+                    state.best_score = score;
                     state.best_epoch = epoch;
                     state.best = Some(net.params.snapshot()?);
                     state.bad_evals = 0;
