@@ -199,15 +199,16 @@ impl Net {
             &mut rng,
         )?;
         backbone.init(&mut params, &mut rng)?;
-        let feat = |side| -> Result<Tensor> {
-            let f = Features::compute(data, side);
+        let table = |f: &Features| -> Result<Tensor> {
             Ok(Tensor::from_vec(
-                f.values,
-                (f.totals.len(), f.width),
+                f.values.clone(),
+                (f.len(), f.width),
                 device,
             )?)
         };
-        let (user_feat, item_feat) = (feat(Side::User)?, feat(Side::Item)?);
+        let item_features = Features::compute(data, Side::Item);
+        let user_feat = table(&Features::compute(data, Side::User))?;
+        let item_feat = table(&item_features)?;
         let mut moe = None;
         let mut causal = None;
         if config.model.mclmr {
@@ -232,7 +233,7 @@ impl Net {
                     device,
                 )?;
                 if config.mclmr.lambda_conv > 0.0 {
-                    let conv = conversion_feature(&Features::compute(data, Side::Item));
+                    let conv = conversion_feature(&item_features);
                     c.conversion = Some(Tensor::from_vec(conv, data.n_items(), device)?);
                 }
                 c.init(&mut params, &mut rng)?;

@@ -108,7 +108,7 @@ impl Sampler {
         order
             .chunks(batch_size.max(1))
             .enumerate()
-            .map(|(k, chunk)| {
+            .map(|(batch_no, chunk)| {
                 let mut target = Triples::default();
                 for &k in chunk {
                     let (u, i) = self.target_pairs[k];
@@ -144,7 +144,7 @@ impl Sampler {
                     })
                     .collect();
                 let interacted_not_bought = if self.conversion {
-                    let mut r = epoch_rng(self.seed ^ 0xC0_4E_5E_21, epoch * 65_537 + k);
+                    let mut r = epoch_rng(self.seed ^ 0xC0_4E_5E_21, epoch * 65_537 + batch_no);
                     target
                         .users
                         .iter()

@@ -217,7 +217,8 @@ pub fn train(
     let tc = &config.train;
     let mut net = Net::new(config, data, device)?;
     let mut adam = Adam::new(tc.lr);
-    let conv = config.model.mclmr && config.mclmr.causal && config.mclmr.lambda_conv > 0.0;
+    // The model decides whether it has the conversion term; the sampler only follows.
+    let conv = net.causal.as_ref().is_some_and(|c| c.conversion.is_some());
     let sampler = Sampler::new(data, tc.hard_negatives, tc.seed).with_conversion(conv);
     if sampler.is_empty() {
         return Err(Error::bad_arg(
