@@ -388,6 +388,7 @@ set = { "mclmr.bcl" = false }
     assert_eq!(lines.len(), 7);
     for row in &lines {
         assert_eq!(row["status"], "ok", "{row}");
+        assert_eq!(row["device"], "cpu", "{row}");
         let hr = row["eval"]["do"]["HR@10"].as_f64().unwrap();
         assert!((0.0..=1.0).contains(&hr));
         assert!(row["train"]["peak_rss_mib"].as_f64().unwrap() > 0.0);
@@ -418,6 +419,28 @@ set = { "mclmr.bcl" = false }
     assert!(table.contains("| mf | mclmr | 2 |"), "{table}");
     assert!(table.contains("| rule-view-cart | rule | 1 |"), "{table}");
     assert!(table.contains("Interventional test"), "{table}");
+    assert!(table.contains("| mf | mclmr | cpu |"), "{table}");
+
+    // A run made on a GPU is counted in its group and its cost is kept apart.
+    let mut gpu = lines
+        .iter()
+        .find(|r| r["id"] == "mf/mclmr/s2")
+        .unwrap()
+        .clone();
+    gpu["id"] = "mf/mclmr/s3".into();
+    gpu["seed"] = 3.into();
+    gpu["device"] = "cuda:0".into();
+    let mut text = std::fs::read_to_string(&rows).unwrap();
+    text.push_str(&format!("{gpu}\n"));
+    std::fs::write(&rows, text).unwrap();
+    let out = mclmr()
+        .args(["grid", s, "--out", r, "--report"])
+        .output()
+        .unwrap();
+    let table = String::from_utf8_lossy(&out.stdout);
+    assert!(table.contains("| mf | mclmr | 3 (1 on GPU) |"), "{table}");
+    assert!(table.contains("| mf | mclmr | cpu |"), "{table}");
+    assert!(table.contains("| mf | mclmr | cuda:0 |"), "{table}");
 }
 
 #[test]
@@ -452,6 +475,22 @@ fn grid_spec_errors_name_the_file_and_the_fix() {
         .unwrap();
     assert_eq!(out.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&out.stderr).contains("unknown variant"));
+
+    // A device that does not exist stops the grid before any run, naming the value.
+    std::fs::write(
+        &spec,
+        "name = \"x\"\ndata = \"sample_data\"\nbackbones = [\"mf\"]\nvariants = [\"plain\"]\n",
+    )
+    .unwrap();
+    let rows = dir.path().join("rows.jsonl");
+    let out = mclmr()
+        .args(["grid", spec.to_str().unwrap(), "--device", "tpu"])
+        .args(["--out", rows.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
+    assert!(stderr(&out).contains("tpu"), "{}", stderr(&out));
+    assert!(!rows.exists());
 }
 
 fn stderr(out: &std::process::Output) -> String {

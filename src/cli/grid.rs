@@ -39,6 +39,10 @@ pub struct GridArgs {
     /// Only the runs whose id contains this text
     #[arg(long)]
     pub only: Option<String>,
+    /// Device for training and evaluation (`cpu`, `cuda` or `cuda:N`), recorded in each row;
+    /// the report counts the runs made on a GPU and keeps their cost apart
+    #[arg(long, default_value = "cpu")]
+    pub device: String,
 }
 
 /// A grid spec. Paths are relative to the current directory.
@@ -369,6 +373,7 @@ pub fn run(args: GridArgs) -> Result<()> {
         }
         return Ok(());
     }
+    crate::cli::model_cmd::parse_device(&args.device)?;
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
@@ -401,13 +406,15 @@ pub fn run(args: GridArgs) -> Result<()> {
             cfg.display().to_string(),
             "--out".into(),
             model.display().to_string(),
+            "--device".into(),
+            args.device.clone(),
             "--json".into(),
             "-q".into(),
         ]);
         let mut eval = vec!["eval".to_string(), "--model".into()];
         eval.push(model.display().to_string());
         eval.extend(data_args(&spec));
-        eval.push("--json".into());
+        eval.extend(["--device".into(), args.device.clone(), "--json".into()]);
         eprintln!("[{}/{}] {}", k + 1, todo.len(), r.id);
         let result = child_json(&train).and_then(|t| child_json(&eval).map(|e| (t, e)));
         let mut row = json!({
@@ -418,6 +425,7 @@ pub fn run(args: GridArgs) -> Result<()> {
             "variant": r.variant,
             "seed": r.seed,
             "set": r.set,
+            "device": args.device,
         });
         match result {
             Ok((t, e)) => {
@@ -469,6 +477,20 @@ fn fmt_ms(xs: &[f64]) -> String {
     match mean_std(xs) {
         (m, Some(s)) => format!("{m:.4} ± {s:.4}"),
         (m, None) => format!("{m:.4}"),
+    }
+}
+
+/// The device a row was trained on (rows written before `--device` existed ran on the CPU).
+fn device_of(row: &Value) -> &str {
+    row["device"].as_str().unwrap_or("cpu")
+}
+
+/// The seed count of a group, with how many of its runs were made on a GPU.
+fn seeds_cell(rows: &[&Value]) -> String {
+    let gpu = rows.iter().filter(|r| device_of(r) != "cpu").count();
+    match gpu {
+        0 => rows.len().to_string(),
+        k => format!("{} ({k} on GPU)", rows.len()),
     }
 }
 
@@ -529,7 +551,7 @@ fn report(spec: &Spec, rows: &[Value]) -> String {
             "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
             key.0,
             key.1,
-            rs.len(),
+            seeds_cell(rs),
             fmt_ms(&metric(rs, &["eval", "do", "HR@10"])),
             fmt_ms(&metric(rs, &["eval", "do", "NDCG@10"])),
             fmt_ms(&metric(rs, &["eval", "do", "HR@20"])),
@@ -540,27 +562,38 @@ fn report(spec: &Spec, rows: &[Value]) -> String {
         ));
     }
     s.push_str(
-        "\n| backbone | variant | epochs run (best) | s / epoch | train s | peak RSS MiB |\n",
+        "\n| backbone | variant | device | epochs run (best) | s / epoch | train s | peak RSS MiB |\n",
     );
-    s.push_str("|---|---|---:|---:|---:|---:|\n");
+    s.push_str("|---|---|---|---:|---:|---:|---:|\n");
     for key in &groups {
-        let rs = &by[key];
         if key.1 == "rule" {
             continue;
         }
-        let m = |p: &[&str]| mean_std(&metric(rs, p)).0;
-        s.push_str(&format!(
-            "| {} | {} | {:.1} ({:.1}) | {:.2} | {:.0} | {:.0} |\n",
-            key.0,
-            key.1,
-            m(&["train", "epochs_run"]),
-            m(&["train", "best_epoch"]),
-            m(&["train", "mean_epoch_secs"]),
-            m(&["train", "seconds"]),
-            metric(rs, &["train", "peak_rss_mib"])
-                .into_iter()
-                .fold(0.0, f64::max)
-        ));
+        let mut devices: Vec<&str> = by[key].iter().map(|r| device_of(r)).collect();
+        devices.sort_unstable();
+        devices.dedup();
+        for dev in devices {
+            let rs: Vec<&Value> = by[key]
+                .iter()
+                .copied()
+                .filter(|r| device_of(r) == dev)
+                .collect();
+            let rs = &rs;
+            let m = |p: &[&str]| mean_std(&metric(rs, p)).0;
+            s.push_str(&format!(
+                "| {} | {} | {} | {:.1} ({:.1}) | {:.2} | {:.0} | {:.0} |\n",
+                key.0,
+                key.1,
+                dev,
+                m(&["train", "epochs_run"]),
+                m(&["train", "best_epoch"]),
+                m(&["train", "mean_epoch_secs"]),
+                m(&["train", "seconds"]),
+                metric(rs, &["train", "peak_rss_mib"])
+                    .into_iter()
+                    .fold(0.0, f64::max)
+            ));
+        }
     }
     s.push_str("\nBias of the top 10 (`do` / `raw`): mean popularity of recommended items, catalogue coverage, Gini of exposure, HR@10 on long-tail test items.\n\n");
     s.push_str("| backbone | variant | mean popularity | coverage | Gini | long-tail HR@10 |\n");

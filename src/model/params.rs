@@ -154,6 +154,8 @@ pub struct Adam {
     v: BTreeMap<String, Tensor>,
     /// CPU moments per parameter, updated in place.
     host: BTreeMap<String, HostMoments>,
+    /// Whether CPU parameters take the fused update (off only to check the generic one).
+    fused: bool,
 }
 
 impl Adam {
@@ -168,6 +170,16 @@ impl Adam {
             m: BTreeMap::new(),
             v: BTreeMap::new(),
             host: BTreeMap::new(),
+            fused: true,
+        }
+    }
+
+    /// An optimiser that updates with tensor ops on every device, the CPU included: the path
+    /// CUDA takes, so that it can be checked against the fused CPU update.
+    pub fn with_tensor_ops(lr: f64) -> Self {
+        Adam {
+            fused: false,
+            ..Adam::new(lr)
         }
     }
 
@@ -192,7 +204,7 @@ impl Adam {
         let bc1 = 1.0 - self.beta1.powi(t);
         let bc2 = 1.0 - self.beta2.powi(t);
         for (name, var, g) in updates {
-            if var.device().is_cpu() && var.dtype() == DType::F32 {
+            if self.fused && var.device().is_cpu() && var.dtype() == DType::F32 {
                 let n = var.elem_count();
                 let h = self
                     .host
@@ -265,7 +277,7 @@ impl Adam {
         self.m.clear();
         self.v.clear();
         self.host.clear();
-        if device.is_cpu() {
+        if self.fused && device.is_cpu() {
             for (k, t) in tensors {
                 if let Some(p) = k.strip_prefix("adam.m.") {
                     let m = t.flatten_all()?.to_dtype(DType::F32)?.to_vec1::<f32>()?;
@@ -407,6 +419,39 @@ mod tests {
         }
         let x = p.get("x").unwrap().to_vec1::<f32>().unwrap();
         assert!(x.iter().all(|v| (v - 3.0).abs() < 0.05), "{x:?}");
+    }
+
+    /// The tensor-op update (what CUDA runs) against the fused CPU one: same parameters and
+    /// same saved moments after several steps on a loss with uneven gradients.
+    #[test]
+    fn tensor_op_update_matches_the_fused_one() {
+        let run = |mut opt: Adam| {
+            let mut p = Params::new(&Device::Cpu);
+            let mut rng = StdRng::seed_from_u64(3);
+            p.normal("w", &[5, 3], 1.0, &mut rng).unwrap();
+            for _ in 0..7 {
+                let w = p.get("w").unwrap();
+                let loss = (w.sqr().unwrap().sqr().unwrap() - (w * 2.0).unwrap())
+                    .unwrap()
+                    .sum_all()
+                    .unwrap();
+                assert!(opt.step(&p, &loss.backward().unwrap()).unwrap());
+            }
+            let w = p.get("w").unwrap().flatten_all().unwrap();
+            let state = opt.state();
+            let m = state["adam.m.w"].flatten_all().unwrap();
+            let v = state["adam.v.w"].flatten_all().unwrap();
+            [w, m, v].map(|t| t.to_vec1::<f32>().unwrap())
+        };
+        let (fused, ops) = (run(Adam::new(0.05)), run(Adam::with_tensor_ops(0.05)));
+        for (a, b) in fused.iter().flatten().zip(ops.iter().flatten()) {
+            assert!((a - b).abs() < 1e-5 * (1.0 + a.abs()), "{a} vs {b}");
+        }
+        assert!(
+            fused[2].iter().all(|v| *v > 0.0),
+            "second moments: {:?}",
+            fused[2]
+        );
     }
 
     #[test]

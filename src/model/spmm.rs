@@ -110,8 +110,18 @@ pub struct SparseAdj {
 impl SparseAdj {
     /// Wraps a CSR matrix; `device` decides whether the generic COO tensors are prepared.
     pub fn new(m: CsrMatrix, device: &Device) -> candle_core::Result<Self> {
+        Self::build(m, device, !device.is_cpu())
+    }
+
+    /// Wraps a CSR matrix for the generic path (`index_select` + `index_add`) on any device,
+    /// the CPU included: the path CUDA takes, so that it can be checked against the CPU ops.
+    pub fn generic(m: CsrMatrix, device: &Device) -> candle_core::Result<Self> {
+        Self::build(m, device, true)
+    }
+
+    fn build(m: CsrMatrix, device: &Device, generic: bool) -> candle_core::Result<Self> {
         let bwd = Arc::new(m.transpose());
-        let coo = if device.is_cpu() {
+        let coo = if !generic {
             None
         } else {
             let mut rows = Vec::with_capacity(m.nnz());
@@ -472,6 +482,58 @@ mod tests {
                 .unwrap(),
             x.as_tensor().to_vec2::<f32>().unwrap()
         );
+    }
+
+    /// The generic path (what CUDA runs) against the CPU ops, forward and gradient, for a
+    /// rectangular product and the layer mean of a square one.
+    #[test]
+    fn generic_path_matches_the_cpu_ops() {
+        let sq = CsrMatrix::from_triplets(
+            4,
+            4,
+            vec![
+                (0, 1, 0.5),
+                (1, 0, 0.5),
+                (1, 3, -0.7),
+                (3, 1, -0.7),
+                (2, 2, 0.9),
+            ],
+        );
+        for (m, layers) in [(small(), 0), (sq, 3)] {
+            let (cpu, gen) = (
+                SparseAdj::new(m.clone(), &Device::Cpu).unwrap(),
+                SparseAdj::generic(m.clone(), &Device::Cpu).unwrap(),
+            );
+            let init: Vec<f32> = (0..m.cols * 3).map(|v| (v as f32 * 0.7).sin()).collect();
+            let x = Var::from_vec(init, (m.cols, 3), &Device::Cpu).unwrap();
+            let run = |a: &SparseAdj| -> (Vec<f32>, Vec<f32>) {
+                let y = if layers == 0 {
+                    a.matmul(x.as_tensor()).unwrap()
+                } else {
+                    a.propagate_mean(x.as_tensor(), layers).unwrap()
+                };
+                let w = Tensor::arange(0f32, y.elem_count() as f32, &Device::Cpu)
+                    .unwrap()
+                    .reshape(y.shape())
+                    .unwrap();
+                let loss = (y.sqr().unwrap() * w).unwrap().sum_all().unwrap();
+                let g = loss
+                    .backward()
+                    .unwrap()
+                    .get(&x)
+                    .unwrap()
+                    .flatten_all()
+                    .unwrap();
+                (
+                    y.flatten_all().unwrap().to_vec1().unwrap(),
+                    g.to_vec1().unwrap(),
+                )
+            };
+            let ((yc, gc), (yg, gg)) = (run(&cpu), run(&gen));
+            for (a, b) in yc.iter().zip(&yg).chain(gc.iter().zip(&gg)) {
+                assert!((a - b).abs() < 1e-4 * (1.0 + a.abs()), "{a} vs {b}");
+            }
+        }
     }
 
     #[test]
