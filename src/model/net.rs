@@ -15,6 +15,7 @@ use super::losses::{self, bcl_weights, bias_aware_infonce, bpr, l2_normalize};
 use super::moe::MoeAggregator;
 use super::params::Params;
 use super::scorer::{conversion_feature, CausalScorer};
+use super::spmm::gather_rows;
 use super::strata::{Features, Side, Strata};
 use crate::data::{Csr, Dataset};
 use crate::error::{Error, Result};
@@ -113,13 +114,13 @@ impl Reps<'_> {
     /// Behavior `b`'s representations of the nodes `rows` (global node indices).
     fn select(&self, b: usize, rows: &Tensor) -> candle_core::Result<Tensor> {
         match self {
-            Reps::Tables(t) => t[b].index_select(rows, 0),
+            Reps::Tables(t) => gather_rows(&t[b], rows),
             Reps::Rows {
                 backbone,
                 params,
                 e0,
                 ..
-            } => backbone.forward_rows(params, b, &e0.index_select(rows, 0)?),
+            } => backbone.forward_rows(params, b, &gather_rows(e0, rows)?),
         }
     }
 
@@ -441,7 +442,7 @@ impl Net {
             }
         }
         if cfg.train.lambda_reg > 0.0 {
-            let reg = (e0.index_select(&rows, 0)?.sqr()?.sum_all()?
+            let reg = (gather_rows(e0, &rows)?.sqr()?.sum_all()?
                 * (cfg.train.lambda_reg / n.max(1) as f64))?;
             parts.reg = reg.to_scalar::<f32>()?;
             total = (total + reg)?;

@@ -170,7 +170,7 @@ impl Adam {
             m: BTreeMap::new(),
             v: BTreeMap::new(),
             host: BTreeMap::new(),
-            fused: true,
+            fused: !super::spmm::generic_ops_forced(),
         }
     }
 

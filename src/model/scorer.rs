@@ -25,6 +25,7 @@ use candle_core::{Device, Result, Tensor};
 use rand::rngs::StdRng;
 
 use super::params::Params;
+use super::spmm::gather_rows;
 
 /// Stratum and feature effects of the confounders, with their population averages.
 #[derive(Debug, Clone)]
@@ -132,9 +133,9 @@ impl CausalScorer {
         hu: &Tensor,
         (si, gi, items): (&Tensor, &Tensor, &Tensor),
     ) -> Result<NodeEffects> {
-        let cu = (p(params, "causal.user")?.index_select(su, 0)?
+        let cu = (gather_rows(p(params, "causal.user")?, su)?
             + hu.matmul(p(params, "causal.user_lin")?)?)?;
-        let ci = (p(params, "causal.item")?.index_select(si, 0)?
+        let ci = (gather_rows(p(params, "causal.item")?, si)?
             + gi.matmul(p(params, "causal.item_lin")?)?)?;
         Ok((cu, ci, self.item_bias(params, si, gi, items)?))
     }
@@ -147,7 +148,7 @@ impl CausalScorer {
         gi: &Tensor,
         items: &Tensor,
     ) -> Result<Tensor> {
-        let b = (p(params, "causal.beta")?.index_select(si, 0)?
+        let b = (gather_rows(p(params, "causal.beta")?, si)?
             + gi.matmul(p(params, "causal.beta_lin")?)?.squeeze(1)?)?;
         match &self.conversion {
             None => Ok(b),
