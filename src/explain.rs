@@ -46,12 +46,16 @@ pub struct ConfounderTerms {
     pub item_distribution: f32,
     /// `β`.
     pub item_bias: f32,
+    /// Conversion evidence `Σ_b ĝ_{u,b} v_b 1[x_b > 0] conv_i` (0 in `do`, where `conv`
+    /// averages to 0).
+    #[serde(default)]
+    pub conversion: f32,
 }
 
 impl ConfounderTerms {
-    /// Sum of the three terms.
+    /// Sum of the terms.
     pub fn total(&self) -> f32 {
-        self.user_habit + self.item_distribution + self.item_bias
+        self.user_habit + self.item_distribution + self.item_bias + self.conversion
     }
 }
 
@@ -191,11 +195,13 @@ fn explain_neural(inf: &Inference, data: &Dataset, u: u32, i: u32) -> Explanatio
                 user_habit: dot(&c.cu_bar, zi),
                 item_distribution: dot(zu, &c.ci_bar),
                 item_bias: c.beta_bar,
+                conversion: 0.0,
             };
             let craw = ConfounderTerms {
                 user_habit: dot(&c.cu[uu * d..(uu + 1) * d], zi),
                 item_distribution: dot(zu, &c.ci[ii * d..(ii + 1) * d]),
                 item_bias: c.beta[ii],
+                conversion: inf.conversion_term(uu, ii),
             };
             (Some(cdo), Some(craw), Some((su, si)))
         }

@@ -3,7 +3,8 @@
 //! - [`strata`]: confounder features `h_u`, `g_i` and their seeded k-means strata (§1);
 //! - [`causal_graph`]: the DAG and the d-separation backdoor check (§1);
 //! - [`backbone`], [`graph`], [`spmm`]: MF, LightGCN and cascade backbones over sparse graphs (§2);
-//! - [`moe`]: adaptive aggregation with experts, gates and pair-level evidence (§3);
+//! - [`moe`]: adaptive aggregation with experts, gates and pair-level evidence (§3), [`route`]:
+//!   the gates' routing features;
 //! - [`scorer`]: observational and interventional logits (§4);
 //! - [`losses`]: BPR, bias-aware InfoNCE, balance (§5–§6);
 //! - [`net`]: the assembled model; [`inference`]: ranking from trained parameters;
@@ -18,6 +19,7 @@ pub mod losses;
 pub mod moe;
 pub mod net;
 pub mod params;
+pub mod route;
 pub mod rule;
 pub mod scorer;
 pub mod spmm;

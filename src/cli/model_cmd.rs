@@ -581,6 +581,10 @@ pub fn run_explain(args: ExplainArgs) -> Result<()> {
             "    item bias            {:+.4}   {:+.4}",
             d.item_bias, r.item_bias
         );
+        println!(
+            "    conversion evidence  {:+.4}   {:+.4}",
+            d.conversion, r.conversion
+        );
     }
     for n in &e.nearest {
         let items: Vec<String> = n

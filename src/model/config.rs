@@ -134,6 +134,33 @@ pub struct MclmrSection {
     pub rho: f64,
     /// Nodes per batch in the contrastive loss.
     pub cl_batch: usize,
+    /// Routing features in the gates: per node and auxiliary behavior, how often its target
+    /// interactions came with that behavior and how many repeats they had. Checkpoints from
+    /// before this key (absent) did without them.
+    #[serde(default)]
+    pub route_features: bool,
+    /// Scale `s` of the evidence weights `w_b = s · softplus(ω_b)`. Checkpoints from before
+    /// this key used 10.
+    #[serde(default = "legacy_evidence_scale")]
+    pub evidence_scale: f64,
+    /// Pair-level conversion evidence: an item's standardised conversion log-odds on the
+    /// items the user interacted with, through the user's gate; a function of the item
+    /// confounder, so only the `raw` ranking has it.
+    #[serde(default)]
+    pub conversion_evidence: bool,
+    /// Weight of the tier loss: BPR of bought against interacted-but-not-bought items of the
+    /// same user, on the gates, evidence and confounder parameters only (0 = off).
+    #[serde(default)]
+    pub lambda_tier: f64,
+    /// Weight of the orthogonality penalty: squared cross-covariance between the batch's
+    /// fused representations and their confounders (stratum indicators and features), so the
+    /// stratum-level effects live in the confounder terms (0 = off).
+    #[serde(default)]
+    pub lambda_orth: f64,
+}
+
+fn legacy_evidence_scale() -> f64 {
+    10.0
 }
 
 /// `[train]`: optimisation.
@@ -163,6 +190,10 @@ pub struct TrainSection {
     /// Which ranking's validation NDCG@10 picks the best epoch and drives early stopping.
     #[serde(default)]
     pub select: SelectOn,
+    /// Learning rate of the small parameter blocks (gates, evidence and confounder
+    /// parameters); absent in older checkpoints, which used `lr` for everything.
+    #[serde(default)]
+    pub lr_small: Option<f64>,
 }
 
 /// The ranking whose validation score selects the kept epoch (`train.select`).
@@ -234,6 +265,23 @@ impl Config {
         Ok(cfg)
     }
 
+    /// Parses a config stored in a checkpoint: complete as written by [`Config::to_toml`], so
+    /// keys are not filled from today's defaults; a key newer than the checkpoint takes its
+    /// serde default, which reproduces the model as it was trained.
+    pub fn from_stored_toml(text: &str, origin: &Path) -> Result<Self> {
+        let cfg: Config = toml::from_str(text).map_err(|e| {
+            Error::bad_data(
+                origin,
+                None,
+                format!("invalid stored config: {}", e.message()),
+                "",
+                "the checkpoint's config is damaged; retrain it",
+            )
+        })?;
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
     /// Reads a TOML config file.
     pub fn from_file(path: &Path) -> Result<Self> {
         let text = std::fs::read_to_string(path).map_err(|e| Error::io(path, e))?;
@@ -296,6 +344,8 @@ impl Config {
             ("mclmr.lambda_cl", c.lambda_cl),
             ("mclmr.lambda_bal", c.lambda_bal),
             ("mclmr.lambda_conv", c.lambda_conv),
+            ("mclmr.lambda_tier", c.lambda_tier),
+            ("mclmr.lambda_orth", c.lambda_orth),
             ("mclmr.rho", c.rho),
             ("train.alpha", self.train.alpha),
             ("train.lambda_reg", self.train.lambda_reg),
@@ -324,6 +374,22 @@ impl Config {
                 "train.hard_negatives",
                 t.hard_negatives.to_string(),
                 "use a share between 0 and 1",
+            );
+        }
+        if let Some(v) = t.lr_small {
+            if !(v > 0.0 && v.is_finite()) {
+                return bad(
+                    "train.lr_small",
+                    v.to_string(),
+                    "use a positive learning rate such as 0.01",
+                );
+            }
+        }
+        if !(c.evidence_scale > 0.0 && c.evidence_scale.is_finite()) {
+            return bad(
+                "mclmr.evidence_scale",
+                c.evidence_scale.to_string(),
+                "use a positive scale such as 1.0",
             );
         }
         if t.eval_every == 0 {

@@ -105,6 +105,10 @@ pub struct Inference {
     pub gate_item: Vec<f32>,
     /// Evidence weights `w_b` (zeros when evidence is off).
     pub evidence_w: Vec<f32>,
+    /// Items' standardised conversion log-odds `conv_i` (empty without conversion evidence).
+    pub conversion: Vec<f32>,
+    /// Conversion-evidence weights `v_b` (empty without conversion evidence).
+    pub conversion_w: Vec<f32>,
     /// Causal scorer effects (None when plain or `causal = false`).
     pub causal: Option<CausalParts>,
     /// User strata.
@@ -202,26 +206,46 @@ impl Inference {
         }
         let ut = Tensor::from_vec(uv, (users.len(), w), &Device::Cpu)?;
         let mut scores = ut.matmul(mat)?.flatten_all()?.to_vec1::<f32>()?;
-        self.add_evidence(users, &mut scores);
+        self.add_evidence(users, mode, &mut scores);
         Ok(scores)
     }
 
-    /// Adds the sparse pair-level evidence terms to a block of scores.
-    fn add_evidence(&self, users: &[u32], scores: &mut [f32]) {
-        if self.n_aux == 0 || self.evidence_w.iter().all(|&w| w == 0.0) {
+    /// Adds the sparse pair-level terms to a block of scores: the evidence
+    /// `Σ_b ĝ_{u,b} w_b ln(1 + count_b(u,i))` and, for `raw`, the conversion evidence
+    /// `Σ_b ĝ_{u,b} v_b 1[count_b(u,i) > 0] conv_i` (its `do` average is 0: `conv` has mean 0
+    /// over the items).
+    fn add_evidence(&self, users: &[u32], mode: Mode, scores: &mut [f32]) {
+        let conv = mode == Mode::Raw && !self.conversion_w.is_empty();
+        if self.n_aux == 0 || (self.evidence_w.iter().all(|&w| w == 0.0) && !conv) {
             return;
         }
         let n = self.n_items;
         for (r, &u) in users.iter().enumerate() {
             let row = &mut scores[r * n..(r + 1) * n];
             for b in 0..self.n_aux {
-                let coef = self.evidence_gate(u as usize, b) * self.evidence_w[b];
+                let g = self.evidence_gate(u as usize, b);
+                let coef = g * self.evidence_w[b];
+                let cv = if conv { g * self.conversion_w[b] } else { 0.0 };
                 let csr = &self.aux_csr[b];
                 for (&i, &c) in csr.row(u as usize).iter().zip(csr.row_vals(u as usize)) {
                     row[i as usize] += coef * (1.0 + c).ln();
+                    if conv {
+                        row[i as usize] += cv * self.conversion[i as usize];
+                    }
                 }
             }
         }
+    }
+
+    /// The conversion-evidence term of one pair in `raw` (0 without it).
+    pub fn conversion_term(&self, u: usize, i: usize) -> f32 {
+        if self.conversion_w.is_empty() {
+            return 0.0;
+        }
+        (0..self.n_aux)
+            .filter(|&b| self.aux_csr[b].contains(u, i as u32))
+            .map(|b| self.evidence_gate(u, b) * self.conversion_w[b] * self.conversion[i])
+            .sum()
     }
 
     /// The user's routing weight of behavior `b` among the per-behavior experts (the gate

@@ -85,6 +85,17 @@ pub fn balance(gates: &Tensor) -> Result<Tensor> {
     var / (mean.sqr()? + 1e-12)?
 }
 
+/// Orthogonality penalty: `‖Cov(F, Z)‖²_F`, the squared Frobenius norm of the batch
+/// cross-covariance between confounder rows `F` (`[n, C]`) and representations `Z` (`[n, d]`).
+/// Zero exactly when every coordinate of `Z` is uncorrelated with every confounder column in
+/// the batch, so stratum-level effects cannot hide in `Z`.
+pub fn cross_covariance(f: &Tensor, z: &Tensor) -> Result<Tensor> {
+    let n = f.dim(0)?.max(1) as f64;
+    let fc = f.broadcast_sub(&f.mean_keepdim(0)?)?;
+    let zc = z.broadcast_sub(&z.mean_keepdim(0)?)?;
+    (fc.t()?.matmul(&zc)? / n)?.sqr()?.sum_all()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -203,5 +214,36 @@ mod tests {
         assert!(balance(&g).unwrap().to_scalar::<f32>().unwrap().abs() < 1e-9);
         let g = t(&[1.0, 0.0, 1.0, 0.0], (2, 2));
         assert!((balance(&g).unwrap().to_scalar::<f32>().unwrap() - 1.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn cross_covariance_matches_a_hand_value_and_its_gradient_finite_differences() {
+        // F = [1, 0, 1]ᵀ (mean 2/3), Z = [[1, 2], [3, 0], [2, 1]] (means 2, 1):
+        // cov = Σ (f − 2/3)(z − z̄) / 3 = [(1/3)(−1) + (−2/3)(1) + (1/3)(0), (1/3)(1) + (−2/3)(−1) + 0] / 3
+        //     = [−1/3, 1/3] → ‖·‖² = 2/9.
+        let f = t(&[1.0, 0.0, 1.0], (3, 1));
+        let zv = [1f32, 2.0, 3.0, 0.0, 2.0, 1.0];
+        let v = cross_covariance(&f, &t(&zv, (3, 2)))
+            .unwrap()
+            .to_scalar::<f32>()
+            .unwrap();
+        assert!((v - 2.0 / 9.0).abs() < 1e-6, "{v}");
+        let var = Var::from_tensor(&t(&zv, (3, 2))).unwrap();
+        let g = cross_covariance(&f, var.as_tensor())
+            .unwrap()
+            .backward()
+            .unwrap();
+        let g = g.get(var.as_tensor()).unwrap().flatten_all().unwrap();
+        let g = g.to_vec1::<f32>().unwrap();
+        for k in 0..6 {
+            let mut a = zv;
+            let mut b = zv;
+            a[k] += 1e-2;
+            b[k] -= 1e-2;
+            let fa = cross_covariance(&f, &t(&a, (3, 2))).unwrap();
+            let fb = cross_covariance(&f, &t(&b, (3, 2))).unwrap();
+            let fd = (fa.to_scalar::<f32>().unwrap() - fb.to_scalar::<f32>().unwrap()) / 2e-2;
+            assert!((fd - g[k]).abs() < 1e-3, "coord {k}: {fd} vs {}", g[k]);
+        }
     }
 }

@@ -15,12 +15,8 @@ use super::losses::softplus;
 use super::params::Params;
 use super::strata::Side;
 
-/// Scale of the evidence weights. Adam moves every parameter by about `lr` per step whatever
-/// its gradient, so a scalar weight that must reach the scale of embedding dot products (several
-/// units) would need thousands of steps; the reparametrisation `w = 10 · softplus(ω)` lets it
-/// get there within the first epochs (measured on the sample data: with scale 1 the weight grew
-/// from 1.00 to 1.13 in 8 epochs while validation NDCG@10 fell from 0.27 to 0.10).
-pub const EVIDENCE_SCALE: f64 = 10.0;
+/// Initial value of every evidence weight `w_b`.
+pub const EVIDENCE_START: f64 = 3.0;
 
 /// The MoE block's shape and switches.
 #[derive(Debug, Clone)]
@@ -39,6 +35,8 @@ pub struct MoeAggregator {
     pub top_k: usize,
     /// Gate softmax temperature.
     pub temperature: f64,
+    /// `s` in `w_b = s · softplus(ω_b)` (`mclmr.evidence_scale`).
+    pub evidence_scale: f64,
 }
 
 /// The fused output of one side for a set of rows.
@@ -76,8 +74,9 @@ impl MoeAggregator {
             )?;
             params.constant(&format!("moe.gate.{side}.b"), &[self.n_experts()], 0.0)?;
         }
-        // w = EVIDENCE_SCALE · softplus(ω); softplus(−1.0502) = 0.3, so evidence starts at w = 3.
-        params.constant("moe.evidence", &[self.n_aux.max(1)], 0.5413)?;
+        // w = s · softplus(ω) starts at EVIDENCE_START: ω = ln(exp(w / s) − 1).
+        let omega = ((EVIDENCE_START / self.evidence_scale).exp() - 1.0).ln();
+        params.constant("moe.evidence", &[self.n_aux.max(1)], omega as f32)?;
         Ok(())
     }
 
@@ -177,9 +176,9 @@ impl MoeAggregator {
         })
     }
 
-    /// Effective evidence weights `w_b = EVIDENCE_SCALE · softplus(ω_b) ≥ 0`, `[n_aux]`.
+    /// Effective evidence weights `w_b = s · softplus(ω_b) ≥ 0`, `[n_aux]`.
     pub fn evidence_weights(&self, params: &Params) -> Result<Tensor> {
-        softplus(Self::p(params, "moe.evidence")?)? * EVIDENCE_SCALE
+        softplus(Self::p(params, "moe.evidence")?)? * self.evidence_scale
     }
 
     /// Evidence term `Σ_b g_{u,b} w_b x_b(u,i)` for rows of user gates `[n, M]` and evidence
@@ -194,14 +193,14 @@ impl MoeAggregator {
     }
 
     /// The user's routing among the per-behavior experts only, `g_{u,b} / Σ_{b'} g_{u,b'}`
-    /// (`[n, n_aux]`): how this user's behaviors compare, whatever share the shared experts
-    /// take. Why not the raw gate (a measured deviation from METHOD §3): the gate also routes
-    /// the representations, and on Taobao it drifted to the shared expert (balance loss CV²
-    /// from 0.02 to 0.80 in 8 MF epochs), which silently switched the evidence off and took
-    /// validation NDCG@10 from 0.131 down to 0.071.
+    /// (`[n, n_aux]`), uniform `1 / n_aux` for a row whose per-behavior gates are all zero (top-k
+    /// routing that kept only shared experts), as [`crate::model::Inference::evidence_gate`]
+    /// computes it. Why renormalised: docs/MODEL.md ("evidence gate").
     pub fn evidence_gate(gate_u: &Tensor, n_aux: usize) -> Result<Tensor> {
         let g = gate_u.narrow(1, 0, n_aux)?;
-        let sum = g.sum_keepdim(1)?.clamp(1e-12, f64::INFINITY)?;
-        g.broadcast_div(&sum)
+        let sum = g.sum_keepdim(1)?;
+        let empty = sum.le(0.0)?.to_dtype(g.dtype())?; // 1 where every gate is zero
+        let g = (g.broadcast_add(&(&empty / n_aux as f64)?))?;
+        g.broadcast_div(&(sum + empty)?)
     }
 }

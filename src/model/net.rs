@@ -14,6 +14,7 @@ use super::inference::{CausalParts, Inference};
 use super::losses::{self, bcl_weights, bias_aware_infonce, bpr, l2_normalize};
 use super::moe::MoeAggregator;
 use super::params::Params;
+use super::route::RouteFeatures;
 use super::scorer::{conversion_feature, CausalScorer};
 use super::spmm::gather_rows;
 use super::strata::{Features, Side, Strata};
@@ -63,6 +64,12 @@ pub struct LossParts {
     /// Conversion loss (unweighted).
     #[serde(default)]
     pub conv: f32,
+    /// Tier loss (unweighted).
+    #[serde(default)]
+    pub tier: f32,
+    /// Orthogonality penalty (unweighted).
+    #[serde(default)]
+    pub orth: f32,
     /// L2 term (weighted).
     pub reg: f32,
 }
@@ -91,6 +98,14 @@ pub struct Net {
     graphs: BehaviorGraphs,
     user_feat: Tensor,
     item_feat: Tensor,
+    /// Gate inputs besides `P^T`: the confounder features, then the routing features.
+    gate_feat_user: Tensor,
+    gate_feat_item: Tensor,
+    /// Confounder design rows (stratum one-hot, then features) for the orthogonality penalty.
+    conf_user: Tensor,
+    conf_item: Tensor,
+    /// Items' standardised conversion log-odds, for the conversion evidence.
+    conversion: Option<(Tensor, Vec<f32>)>,
     user_stratum: Tensor,
     item_stratum: Tensor,
     aux_csr: Vec<Csr>,
@@ -208,8 +223,40 @@ impl Net {
             )?)
         };
         let item_features = Features::compute(data, Side::Item);
-        let user_feat = table(&Features::compute(data, Side::User))?;
+        let user_features = Features::compute(data, Side::User);
+        let user_feat = table(&user_features)?;
         let item_feat = table(&item_features)?;
+        let aux_csr: Vec<Csr> = data.behaviors[..n_aux]
+            .iter()
+            .map(|b| b.user_csr(data.n_users()))
+            .collect();
+        let with_route = config.model.mclmr && config.mclmr.route_features && n_aux > 0;
+        let (gate_feat_user, gate_feat_item, route_width) = if with_route {
+            let r = RouteFeatures::compute(data, &aux_csr);
+            let cat = |f: &Tensor, rows: Vec<f32>, n: usize| -> Result<Tensor> {
+                let t = Tensor::from_vec(rows, (n, r.width), device)?;
+                Ok(Tensor::cat(&[f, &t], 1)?)
+            };
+            (
+                cat(&user_feat, r.user.clone(), data.n_users())?,
+                cat(&item_feat, r.item.clone(), data.n_items())?,
+                r.width,
+            )
+        } else {
+            (user_feat.clone(), item_feat.clone(), 0)
+        };
+        let conf = |f: &Features, st: &Strata| -> Result<Tensor> {
+            let w = st.k + f.width;
+            let mut rows = vec![0f32; f.len() * w];
+            for n in 0..f.len() {
+                rows[n * w + st.assign[n] as usize] = 1.0;
+                rows[n * w + st.k..(n + 1) * w].copy_from_slice(f.row(n));
+            }
+            Ok(Tensor::from_vec(rows, (f.len(), w), device)?)
+        };
+        let conf_user = conf(&user_features, &user_strata)?;
+        let conf_item = conf(&item_features, &item_strata)?;
+        let mut conversion = None;
         let mut moe = None;
         let mut causal = None;
         if config.model.mclmr {
@@ -217,10 +264,11 @@ impl Net {
                 n_aux,
                 shared: config.mclmr.shared_experts,
                 dim: d,
-                feat_width: data.n_behaviors() + 1,
+                feat_width: data.n_behaviors() + 1 + route_width,
                 learned: config.mclmr.moe,
                 top_k: config.mclmr.top_k,
                 temperature: config.mclmr.gate_temperature,
+                evidence_scale: config.mclmr.evidence_scale,
             };
             m.init(&mut params, &mut rng)?;
             moe = Some(m);
@@ -238,6 +286,11 @@ impl Net {
                     c.conversion = Some(Tensor::from_vec(conv, data.n_items(), device)?);
                 }
                 c.init(&mut params, &mut rng)?;
+                if config.mclmr.conversion_evidence && n_aux > 0 {
+                    let conv = conversion_feature(&item_features);
+                    conversion = Some((Tensor::from_vec(conv.clone(), data.n_items(), device)?, conv));
+                    params.constant("causal.conv_evidence", &[n_aux], 0.0)?;
+                }
                 causal = Some(c);
             }
         }
@@ -257,14 +310,25 @@ impl Net {
             graphs: BehaviorGraphs::build(data, device)?,
             user_feat,
             item_feat,
+            gate_feat_user,
+            gate_feat_item,
+            conf_user,
+            conf_item,
+            conversion,
             user_stratum,
             item_stratum,
-            aux_csr: data.behaviors[..n_aux]
-                .iter()
-                .map(|b| b.user_csr(data.n_users()))
-                .collect(),
+            aux_csr,
             device: device.clone(),
         })
+    }
+
+    /// Whether training batches need, per target triple, an item the user interacted with but
+    /// did not buy (the conversion and tier losses).
+    pub fn wants_interacted_not_bought(&self) -> bool {
+        let m = &self.config.mclmr;
+        let conv = self.causal.as_ref().is_some_and(|c| c.conversion.is_some());
+        let tier = m.lambda_tier > 0.0 && self.moe.as_ref().is_some_and(|x| x.n_aux > 0);
+        conv || tier
     }
 
     /// The device the model runs on.
@@ -332,7 +396,6 @@ impl Net {
             })
             .collect::<candle_core::Result<Vec<_>>>()?;
         let users_of = |g: &Tensor| g.narrow(0, 0, n);
-        let items_of = |g: &Tensor| g.narrow(0, n, 2 * n);
 
         let target_loss = match &self.moe {
             None => {
@@ -342,79 +405,7 @@ impl Net {
                 let sn = (&pu * g.narrow(0, 2 * n, n)?)?.sum(1)?;
                 bpr(&sp, &sn)?
             }
-            Some(moe) => {
-                let n_aux = moe.n_aux;
-                // User side.
-                let pt_u = users_of(&gathered[t])?;
-                let aux_u = (0..n_aux)
-                    .map(|b| users_of(&gathered[b]))
-                    .collect::<candle_core::Result<Vec<_>>>()?;
-                let fu = moe.fuse(
-                    &self.params,
-                    Side::User,
-                    &pt_u,
-                    &aux_u,
-                    &self.user_feat.index_select(&u_idx, 0)?,
-                )?;
-                // Item side: positives and negatives in one pass.
-                let items_raw: Vec<u32> = tb.pos.iter().chain(&tb.neg).copied().collect();
-                let items_raw_t = idx(&items_raw, dev)?;
-                let pt_i = items_of(&gathered[t])?;
-                let aux_i = (0..n_aux)
-                    .map(|b| items_of(&gathered[b]))
-                    .collect::<candle_core::Result<Vec<_>>>()?;
-                let fi = moe.fuse(
-                    &self.params,
-                    Side::Item,
-                    &pt_i,
-                    &aux_i,
-                    &self.item_feat.index_select(&items_raw_t, 0)?,
-                )?;
-                let z_pos = fi.z.narrow(0, 0, n)?;
-                let z_neg = fi.z.narrow(0, n, n)?;
-                let mut sp = (&fu.z * &z_pos)?.sum(1)?;
-                let mut sn = (&fu.z * &z_neg)?.sum(1)?;
-                if cfg.mclmr.evidence && n_aux > 0 {
-                    let xp = Tensor::from_vec(self.evidence(&tb.users, &tb.pos), (n, n_aux), dev)?;
-                    let xn = Tensor::from_vec(self.evidence(&tb.users, &tb.neg), (n, n_aux), dev)?;
-                    sp = (sp + moe.evidence_term(&self.params, &fu.gate, &xp)?)?;
-                    sn = (sn + moe.evidence_term(&self.params, &fu.gate, &xn)?)?;
-                }
-                if let Some(c) = &self.causal {
-                    let su = self.user_stratum.index_select(&u_idx, 0)?;
-                    let hu = self.user_feat.index_select(&u_idx, 0)?;
-                    let si = self.item_stratum.index_select(&items_raw_t, 0)?;
-                    let gi = self.item_feat.index_select(&items_raw_t, 0)?;
-                    let (cu, ci, b) =
-                        c.node_effects(&self.params, &su, &hu, (&si, &gi, &items_raw_t))?;
-                    let half = |t: &Tensor, k: usize| t.narrow(0, k * n, n);
-                    let pos_eff = (cu.clone(), half(&ci, 0)?, half(&b, 0)?);
-                    let neg_eff = (cu, half(&ci, 1)?, half(&b, 1)?);
-                    sp = (sp + c.raw_terms(&fu.z, &z_pos, &pos_eff)?)?;
-                    sn = (sn + c.raw_terms(&fu.z, &z_neg, &neg_eff)?)?;
-                }
-                let mut l = bpr(&sp, &sn)?;
-                if let (Some(c), true) = (&self.causal, cfg.mclmr.lambda_conv > 0.0) {
-                    if let Some(conv) =
-                        self.conversion_loss(c, &tb.pos, &batch.interacted_not_bought)?
-                    {
-                        parts.conv = conv.to_scalar::<f32>()?;
-                        l = (l + (conv * cfg.mclmr.lambda_conv)?)?;
-                    }
-                }
-                if moe.learned && cfg.mclmr.lambda_bal > 0.0 {
-                    let bal = (losses::balance(&fu.gate)? + losses::balance(&fi.gate)?)?;
-                    parts.bal = bal.to_scalar::<f32>()?;
-                    l = (l + (bal * cfg.mclmr.lambda_bal)?)?;
-                }
-                if cfg.mclmr.bcl && cfg.mclmr.lambda_cl > 0.0 && n_aux > 0 {
-                    let cl = (self.bcl_side(moe, &reps, &tb.users, 0, &self.user_strata)?
-                        + self.bcl_side(moe, &reps, &tb.pos, nu, &self.item_strata)?)?;
-                    parts.cl = cl.to_scalar::<f32>()?;
-                    l = (l + (cl * cfg.mclmr.lambda_cl)?)?;
-                }
-                l
-            }
+            Some(moe) => self.mclmr_loss(moe, batch, &reps, &gathered, &mut parts)?,
         };
         parts.target = target_loss.to_scalar::<f32>()?;
         let mut total = target_loss;
@@ -449,6 +440,237 @@ impl Net {
         }
         parts.total = total.to_scalar::<f32>()?;
         Ok((total, parts))
+    }
+
+    /// The observational logit of `(users[r], items[r])` computed the way training computes it
+    /// (backbone forward, gathers, fusion, [`Net::pair_logits`]), for checking that ranking
+    /// scores equal what was trained.
+    pub fn training_logits(&self, users: &[u32], items: &[u32]) -> Result<Vec<f32>> {
+        let dev = &self.device;
+        let e0 = self.emb()?;
+        let reps = self.backbone.forward(&self.params, &self.graphs, e0)?;
+        let t = self.target();
+        let u_rows = idx(users, dev)?;
+        let i_rows = idx(&offset(items, self.n_users), dev)?;
+        let out = match &self.moe {
+            None => (gather_rows(&reps[t], &u_rows)? * gather_rows(&reps[t], &i_rows)?)?.sum(1)?,
+            Some(moe) => {
+                let side = |rows: &Tensor| -> Result<(Tensor, Vec<Tensor>)> {
+                    let aux = (0..moe.n_aux)
+                        .map(|b| gather_rows(&reps[b], rows))
+                        .collect::<candle_core::Result<Vec<_>>>()?;
+                    Ok((gather_rows(&reps[t], rows)?, aux))
+                };
+                let (pu, au) = side(&u_rows)?;
+                let (pi, ai) = side(&i_rows)?;
+                let fu = moe.fuse(
+                    &self.params,
+                    Side::User,
+                    &pu,
+                    &au,
+                    &self.gate_feat_user.index_select(&idx(users, dev)?, 0)?,
+                )?;
+                let fi = moe.fuse(
+                    &self.params,
+                    Side::Item,
+                    &pi,
+                    &ai,
+                    &self.gate_feat_item.index_select(&idx(items, dev)?, 0)?,
+                )?;
+                self.pair_logits(moe, users, &fu.z, &fu.gate, items, &fi.z)?
+            }
+        };
+        Ok(out.to_device(&Device::Cpu)?.to_vec1::<f32>()?)
+    }
+
+    /// The +MCLMR part of the objective: target BPR on the full observational logit, then the
+    /// tier, conversion, balance, orthogonality and contrastive terms.
+    fn mclmr_loss(
+        &self,
+        moe: &MoeAggregator,
+        batch: &Batch,
+        reps: &Reps<'_>,
+        gathered: &[Tensor],
+        parts: &mut LossParts,
+    ) -> Result<Tensor> {
+        let cfg = &self.config;
+        let dev = &self.device;
+        let t = self.target();
+        let nu = self.n_users;
+        let tb = &batch.target;
+        let n = tb.users.len();
+        let n_aux = moe.n_aux;
+        let u_idx = idx(&tb.users, dev)?;
+        let users_of = |g: &Tensor| g.narrow(0, 0, n);
+        let items_of = |g: &Tensor| g.narrow(0, n, 2 * n);
+        let pt_u = users_of(&gathered[t])?;
+        let aux_u = (0..n_aux)
+            .map(|b| users_of(&gathered[b]))
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        let gfeat_u = self.gate_feat_user.index_select(&u_idx, 0)?;
+        let fu = moe.fuse(&self.params, Side::User, &pt_u, &aux_u, &gfeat_u)?;
+        // Item side: positives and negatives in one pass.
+        let items_raw: Vec<u32> = tb.pos.iter().chain(&tb.neg).copied().collect();
+        let items_raw_t = idx(&items_raw, dev)?;
+        let pt_i = items_of(&gathered[t])?;
+        let aux_i = (0..n_aux)
+            .map(|b| items_of(&gathered[b]))
+            .collect::<candle_core::Result<Vec<_>>>()?;
+        let fi = moe.fuse(
+            &self.params,
+            Side::Item,
+            &pt_i,
+            &aux_i,
+            &self.gate_feat_item.index_select(&items_raw_t, 0)?,
+        )?;
+        let scores = self.pair_logits(moe, &tb.users, &fu.z, &fu.gate, &items_raw, &fi.z)?;
+        let sp = scores.narrow(0, 0, n)?;
+        let sn = scores.narrow(0, n, n)?;
+        let mut l = bpr(&sp, &sn)?;
+        if cfg.mclmr.lambda_tier > 0.0 && !batch.interacted_not_bought.is_empty() {
+            if let Some(tier) = self.tier_loss(moe, batch, reps, &pt_u, &gfeat_u, &fu.z, &fi.z)? {
+                parts.tier = tier.to_scalar::<f32>()?;
+                l = (l + (tier * cfg.mclmr.lambda_tier)?)?;
+            }
+        }
+        if let (Some(c), true) = (&self.causal, cfg.mclmr.lambda_conv > 0.0) {
+            if let Some(conv) = self.conversion_loss(c, &tb.pos, &batch.interacted_not_bought)? {
+                parts.conv = conv.to_scalar::<f32>()?;
+                l = (l + (conv * cfg.mclmr.lambda_conv)?)?;
+            }
+        }
+        if moe.learned && cfg.mclmr.lambda_bal > 0.0 {
+            let bal = (losses::balance(&fu.gate)? + losses::balance(&fi.gate)?)?;
+            parts.bal = bal.to_scalar::<f32>()?;
+            l = (l + (bal * cfg.mclmr.lambda_bal)?)?;
+        }
+        if self.causal.is_some() && cfg.mclmr.lambda_orth > 0.0 {
+            let orth = (losses::cross_covariance(&self.conf_user.index_select(&u_idx, 0)?, &fu.z)?
+                + losses::cross_covariance(&self.conf_item.index_select(&items_raw_t, 0)?, &fi.z)?)?;
+            parts.orth = orth.to_scalar::<f32>()?;
+            l = (l + (orth * cfg.mclmr.lambda_orth)?)?;
+        }
+        if cfg.mclmr.bcl && cfg.mclmr.lambda_cl > 0.0 && n_aux > 0 {
+            let cl = (self.bcl_side(moe, reps, &tb.users, 0, &self.user_strata)?
+                + self.bcl_side(moe, reps, &tb.pos, nu, &self.item_strata)?)?;
+            parts.cl = cl.to_scalar::<f32>()?;
+            l = (l + (cl * cfg.mclmr.lambda_cl)?)?;
+        }
+        Ok(l)
+    }
+
+    /// The observational logit `y(u,i)` (METHOD §3–§4 with this project's terms) of the pairs
+    /// `(users[r mod n], items[r])`: `⟨Z_u, Z_i⟩`, the evidence and conversion-evidence terms
+    /// through the user's gate, and the confounder terms. `zu`/`gate_u` have one row per user,
+    /// `zi` one row per item; `items` may hold several items per user (positives, then
+    /// negatives), which repeat the user rows.
+    pub(crate) fn pair_logits(
+        &self,
+        moe: &MoeAggregator,
+        users: &[u32],
+        zu: &Tensor,
+        gate_u: &Tensor,
+        items: &[u32],
+        zi: &Tensor,
+    ) -> Result<Tensor> {
+        let dev = &self.device;
+        let n = users.len();
+        let reps = items.len() / n.max(1);
+        let rep_rows = |x: &Tensor| -> Result<Tensor> {
+            Ok(Tensor::cat(&vec![x.clone(); reps], 0)?)
+        };
+        let all_users: Vec<u32> = (0..reps).flat_map(|_| users.iter().copied()).collect();
+        let zu_r = rep_rows(zu)?;
+        let gate_r = rep_rows(gate_u)?;
+        let mut s = (&zu_r * zi)?.sum(1)?;
+        let n_aux = moe.n_aux;
+        if self.config.mclmr.evidence && n_aux > 0 {
+            let x = Tensor::from_vec(self.evidence(&all_users, items), (items.len(), n_aux), dev)?;
+            s = (s + moe.evidence_term(&self.params, &gate_r, &x)?)?;
+            if let Some((conv, _)) = &self.conversion {
+                let ci = conv.index_select(&idx(items, dev)?, 0)?;
+                s = (s + self.conversion_evidence(&gate_r, &x, &ci)?)?;
+            }
+        }
+        if let Some(c) = &self.causal {
+            let u_idx = idx(&all_users, dev)?;
+            let i_idx = idx(items, dev)?;
+            let su = self.user_stratum.index_select(&u_idx, 0)?;
+            let hu = self.user_feat.index_select(&u_idx, 0)?;
+            let si = self.item_stratum.index_select(&i_idx, 0)?;
+            let gi = self.item_feat.index_select(&i_idx, 0)?;
+            let eff = c.node_effects(&self.params, &su, &hu, (&si, &gi, &i_idx))?;
+            s = (s + c.raw_terms(&zu_r, zi, &eff)?)?;
+        }
+        Ok(s)
+    }
+
+    /// `Σ_b ĝ_{u,b} v_b 1[x_b(u,i) > 0] conv_i`: the conversion evidence of pairs with evidence
+    /// features `x` (`[n, n_aux]`) and item conversion values `conv_i` (`[n]`).
+    fn conversion_evidence(&self, gate_u: &Tensor, x: &Tensor, conv_i: &Tensor) -> Result<Tensor> {
+        let n_aux = x.dim(1)?;
+        let v = self
+            .params
+            .get("causal.conv_evidence")
+            .ok_or_else(|| Error::Other("missing parameter causal.conv_evidence".into()))?;
+        let g = MoeAggregator::evidence_gate(gate_u, n_aux)?;
+        let has = x.gt(0.0)?.to_dtype(DType::F32)?;
+        Ok(((g * has)?.broadcast_mul(&v.unsqueeze(0)?)?.sum(1)? * conv_i)?)
+    }
+
+    /// Tier loss (`mclmr.lambda_tier`): BPR of each bought item against an item the same user
+    /// interacted with but did not buy, with every representation held fixed, so that only the
+    /// gates (on fixed inputs), the evidence weights and the confounder terms learn from it.
+    #[allow(clippy::too_many_arguments)]
+    fn tier_loss(
+        &self,
+        moe: &MoeAggregator,
+        batch: &Batch,
+        reps: &Reps<'_>,
+        pt_u: &Tensor,
+        gfeat_u: &Tensor,
+        zu: &Tensor,
+        zi: &Tensor,
+    ) -> Result<Option<Tensor>> {
+        let tb = &batch.target;
+        let keep: Vec<usize> = (0..tb.users.len())
+            .filter(|&r| batch.interacted_not_bought[r] != NO_ITEM)
+            .collect();
+        if keep.is_empty() {
+            return Ok(None);
+        }
+        let dev = &self.device;
+        let rows = idx(&keep.iter().map(|&r| r as u32).collect::<Vec<_>>(), dev)?;
+        let users: Vec<u32> = keep.iter().map(|&r| tb.users[r]).collect();
+        let pos: Vec<u32> = keep.iter().map(|&r| tb.pos[r]).collect();
+        let neg: Vec<u32> = keep.iter().map(|&r| batch.interacted_not_bought[r]).collect();
+        let gate = moe.gate(
+            &self.params,
+            Side::User,
+            &pt_u.detach().index_select(&rows, 0)?,
+            &gfeat_u.index_select(&rows, 0)?,
+        )?;
+        let zu = zu.detach().index_select(&rows, 0)?;
+        let z_pos = zi.detach().index_select(&rows, 0)?;
+        // The negatives' fused representations, computed without a gradient.
+        let neg_rows = idx(&offset(&neg, self.n_users), dev)?;
+        let t = self.target();
+        let pt_j = reps.select(t, &neg_rows)?.detach();
+        let aux_j = (0..moe.n_aux)
+            .map(|b| Ok(reps.select(b, &neg_rows)?.detach()))
+            .collect::<Result<Vec<_>>>()?;
+        let fj = moe.fuse(
+            &self.params,
+            Side::Item,
+            &pt_j,
+            &aux_j,
+            &self.gate_feat_item.index_select(&idx(&neg, dev)?, 0)?,
+        )?;
+        let items: Vec<u32> = pos.iter().chain(&neg).copied().collect();
+        let z_items = Tensor::cat(&[&z_pos, &fj.z.detach()], 0)?;
+        let s = self.pair_logits(moe, &users, &zu, &gate, &items, &z_items)?;
+        let k = users.len();
+        Ok(Some(bpr(&s.narrow(0, 0, k)?, &s.narrow(0, k, k)?)?))
     }
 
     /// Conversion loss: logistic loss of the item effect `β_i` with the batch's bought items as
@@ -581,8 +803,8 @@ impl Net {
                     let f = moe.fuse(&self.params, side, &pt, &aux, feat)?;
                     Ok((to_vec(&f.z)?, to_vec(&f.gate)?, to_vec(&f.experts)?))
                 };
-                let (zu, gu, eu) = fuse_side(Side::User, &users_of, &self.user_feat)?;
-                let (zi, gi, ei) = fuse_side(Side::Item, &items_of, &self.item_feat)?;
+                let (zu, gu, eu) = fuse_side(Side::User, &users_of, &self.gate_feat_user)?;
+                let (zi, gi, ei) = fuse_side(Side::Item, &items_of, &self.gate_feat_item)?;
                 inf.z_user = zu;
                 inf.gate_user = gu;
                 inf.expert_user = eu;
@@ -594,6 +816,12 @@ impl Net {
                 } else {
                     vec![0.0; n_aux]
                 };
+                if let (Some((_, conv)), Some(v)) =
+                    (&self.conversion, self.params.get("causal.conv_evidence"))
+                {
+                    inf.conversion = conv.clone();
+                    inf.conversion_w = to_vec(v)?;
+                }
                 if let Some(c) = &self.causal {
                     let (cub, cib, bb) = c.averaged(&self.params)?;
                     let all_u = idx(&(0..nu as u32).collect::<Vec<_>>(), &self.device)?;

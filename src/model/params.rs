@@ -137,6 +137,13 @@ impl Params {
     }
 }
 
+/// Parameters that take `train.lr_small`: the gates, the evidence weights and the confounder
+/// terms. They are a few hundred values each, read by every score, and must travel several
+/// units, while Adam moves a parameter about one learning rate per step.
+pub fn is_small_block(name: &str) -> bool {
+    name.starts_with("moe.gate.") || name.starts_with("moe.evidence") || name.starts_with("causal.")
+}
+
 /// Adam (Kingma & Ba) with bias correction and no weight decay (the L2 term is in the loss).
 ///
 /// On the CPU the update is one fused, rayon-parallel pass per parameter ([`FusedAdam`]) over
@@ -145,6 +152,8 @@ impl Params {
 #[derive(Debug)]
 pub struct Adam {
     lr: f64,
+    /// Learning rate of the small blocks ([`is_small_block`]); `lr` when None.
+    small_lr: Option<f64>,
     beta1: f64,
     beta2: f64,
     eps: f64,
@@ -163,6 +172,7 @@ impl Adam {
     pub fn new(lr: f64) -> Self {
         Adam {
             lr,
+            small_lr: None,
             beta1: 0.9,
             beta2: 0.999,
             eps: 1e-8,
@@ -180,6 +190,20 @@ impl Adam {
         Adam {
             fused: false,
             ..Adam::new(lr)
+        }
+    }
+
+    /// Gives the small blocks (gates, evidence weights, confounder terms) their own learning
+    /// rate.
+    pub fn with_small_lr(mut self, lr: Option<f64>) -> Self {
+        self.small_lr = lr;
+        self
+    }
+
+    fn lr_of(&self, name: &str) -> f64 {
+        match self.small_lr {
+            Some(lr) if is_small_block(name) => lr,
+            _ => self.lr,
         }
     }
 
@@ -204,6 +228,7 @@ impl Adam {
         let bc1 = 1.0 - self.beta1.powi(t);
         let bc2 = 1.0 - self.beta2.powi(t);
         for (name, var, g) in updates {
+            let lr = self.lr_of(name);
             if self.fused && var.device().is_cpu() && var.dtype() == DType::F32 {
                 let n = var.elem_count();
                 let h = self
@@ -216,7 +241,7 @@ impl Adam {
                     });
                 let op = FusedAdam {
                     moments: Mutex::new((h.m.as_mut_slice(), h.v.as_mut_slice())),
-                    lr: self.lr as f32,
+                    lr: lr as f32,
                     beta1: self.beta1 as f32,
                     beta2: self.beta2 as f32,
                     eps: self.eps as f32,
@@ -238,7 +263,7 @@ impl Adam {
             let v = ((v_prev * self.beta2)? + (g.sqr()? * (1.0 - self.beta2))?)?;
             let denom = ((&v / bc2)?.sqrt()? + self.eps)?;
             let delta = ((&m / bc1)? / denom)?;
-            var.set(&(var.as_tensor() - (delta * self.lr)?)?)?;
+            var.set(&(var.as_tensor() - (delta * lr)?)?)?;
             self.m.insert(name.clone(), m);
             self.v.insert(name.clone(), v);
         }

@@ -291,7 +291,7 @@ impl Checkpoint {
                 fix_corrupt,
             ));
         }
-        let config = Config::from_toml(get("config")?, path)?;
+        let config = Config::from_stored_toml(get("config")?, path)?;
         let meta: Meta = serde_json::from_str(get("meta")?)
             .map_err(|e| bad(path, format!("bad metadata ({e})"), fix_corrupt))?;
         let strata = |k: &str| -> Result<Option<Strata>> {

@@ -216,10 +216,10 @@ pub fn train(
     let start = Instant::now();
     let tc = &config.train;
     let mut net = Net::new(config, data, device)?;
-    let mut adam = Adam::new(tc.lr);
+    let mut adam = Adam::new(tc.lr).with_small_lr(tc.lr_small);
     // The model decides whether it has the conversion term; the sampler only follows.
-    let conv = net.causal.as_ref().is_some_and(|c| c.conversion.is_some());
-    let sampler = Sampler::new(data, tc.hard_negatives, tc.seed).with_conversion(conv);
+    let sampler = Sampler::new(data, tc.hard_negatives, tc.seed)
+        .with_conversion(net.wants_interacted_not_bought());
     if sampler.is_empty() {
         return Err(Error::bad_arg(
             "dataset",
@@ -296,6 +296,8 @@ pub fn train(
             sum.cl += parts.cl;
             sum.bal += parts.bal;
             sum.conv += parts.conv;
+            sum.tier += parts.tier;
+            sum.orth += parts.orth;
             sum.reg += parts.reg;
             if (b + 1) % every == 0 || b + 1 == batches.len() {
                 let done = (epoch - first) as f64 + (b + 1) as f64 / batches.len() as f64;
@@ -321,6 +323,8 @@ pub fn train(
             cl: sum.cl / nb,
             bal: sum.bal / nb,
             conv: sum.conv / nb,
+            tier: sum.tier / nb,
+            orth: sum.orth / nb,
             reg: sum.reg / nb,
         };
         let train_secs = t0.elapsed().as_secs_f64();

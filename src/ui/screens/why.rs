@@ -134,6 +134,13 @@ pub fn waterfall(e: &Explanation, detail: bool, rule: bool) -> Vec<Step> {
                 c.item_bias,
                 &mut run,
             ));
+            if c.conversion != 0.0 {
+                rows.push(step(
+                    format!("{name}: conversion evidence"),
+                    c.conversion,
+                    &mut run,
+                ));
+            }
         } else {
             rows.push(step(
                 format!("{name}: confounders ({strata})"),
