@@ -5,11 +5,13 @@
 //!   same-node vs other-node cosine histograms, per-node cosines;
 //! - [`ranking`]: one user's top-K lists, rank moves between two lists, Jaccard overlap,
 //!   rank-biased overlap, list popularity;
+//! - [`routing`]: the spread of the MoE gates and evidence weights over the users;
 //! - [`sample`]: seeded node and pair samples, so that the screens stay fast and their numbers
 //!   reproducible on large catalogs.
 
 pub mod align;
 pub mod ranking;
+pub mod routing;
 pub mod sample;
 
 pub use align::{AlignRow, AlignmentReport, Space};

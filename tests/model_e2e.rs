@@ -304,7 +304,12 @@ fn training_logit_equals_the_ranking_score() {
             cfg.mclmr.top_k = top_k;
             let out = train(&data, &cfg, &Device::Cpu, TrainOptions::default()).unwrap();
             let logits = out.net.training_logits(&users, &items).unwrap();
-            let scores = out.net.infer().unwrap().score_users(&users, Mode::Raw).unwrap();
+            let scores = out
+                .net
+                .infer()
+                .unwrap()
+                .score_users(&users, Mode::Raw)
+                .unwrap();
             for (r, (&u, &i)) in users.iter().zip(&items).enumerate() {
                 let s = scores[r * data.n_items() + i as usize];
                 assert!(

@@ -13,7 +13,7 @@ use crate::error::{Error, Result};
 use crate::eval::{self, metrics::KS};
 use crate::explain::explain;
 use crate::memory::{self, Shape};
-use crate::model::{BackboneKind, Config, Mode};
+use crate::model::{BackboneKind, Config, Mode, Ranker};
 use crate::train::checkpoint::{restore, Checkpoint, LoadedModel};
 use crate::train::{self, Status, TrainEvent, TrainOptions};
 
@@ -81,9 +81,12 @@ pub struct ModelOpts {
 pub struct EvalArgs {
     #[command(flatten)]
     pub m: ModelOpts,
-    /// Print JSON: {"do":{"HR@10":…},"raw":{…},"bias":{…},"interventional":{…}}.
+    /// Print JSON: {"do":{"HR@10":…},"raw":{…},"bias":{…},"interventional":{…},"routing":{…}}.
     #[arg(long)]
     pub json: bool,
+    /// Also write every user's expert gates and effective evidence weights to this TSV file.
+    #[arg(long, value_name = "FILE")]
+    pub gates: Option<PathBuf>,
 }
 
 /// `mclmr recommend`
@@ -353,9 +356,27 @@ pub fn run_train(args: TrainArgs) -> Result<()> {
                     .valid_ndcg10
                     .map(|v| format!(" valid NDCG@10 {v:.4}"))
                     .unwrap_or_default();
+                let l = &r.loss;
+                let mut extra = String::new();
+                for (name, v) in [("tier", l.tier), ("orth", l.orth), ("conv", l.conv)] {
+                    if v != 0.0 {
+                        extra.push_str(&format!(" {name} {v:.4}"));
+                    }
+                }
                 let line = format!(
-                    "epoch {:>3}  loss {:.4} (target {:.4} aux {:.4} cl {:.4} bal {:.4})  {:.2}s{v}  best {}",
-                    r.epoch, r.loss.total, r.loss.target, r.loss.aux, r.loss.cl, r.loss.bal, r.train_secs, r.best_epoch
+                    "epoch {:>3}  loss {:.4} (target {:.4} aux {:.4} cl {:.4} bal {:.4}{extra})  {:.2}s{v}{raw}  best {}",
+                    r.epoch,
+                    l.total,
+                    l.target,
+                    l.aux,
+                    l.cl,
+                    l.bal,
+                    r.train_secs,
+                    r.best_epoch,
+                    raw = r
+                        .valid_ndcg10_raw
+                        .map(|v| format!(" (raw {v:.4})"))
+                        .unwrap_or_default(),
                 );
                 say(&bar, args.quiet || args.json, line);
             }
@@ -442,6 +463,15 @@ fn progress(hidden: bool) -> indicatif::ProgressBar {
 pub fn run_eval(args: EvalArgs) -> Result<()> {
     let (data, model) = open(&args.m)?;
     let report = eval::full_report(&model.ranker, &data)?;
+    let routing = match &model.ranker {
+        Ranker::Neural(inf) => {
+            if let Some(path) = &args.gates {
+                crate::analysis::routing::write_gates(inf, &data, path)?;
+            }
+            crate::analysis::routing::summary(inf, &data)
+        }
+        Ranker::Rule(_) => None,
+    };
     if args.json {
         let mut v = serde_json::to_value(&report).map_err(|e| Error::Other(e.to_string()))?;
         if let Some(o) = v.as_object_mut() {
@@ -449,6 +479,9 @@ pub fn run_eval(args: EvalArgs) -> Result<()> {
                 "peak_rss_mib".into(),
                 serde_json::json!(crate::bench::peak_rss_mib()),
             );
+            if let Some(r) = &routing {
+                o.insert("routing".into(), serde_json::json!(r));
+            }
         }
         println!("{v}");
         return Ok(());
@@ -479,6 +512,20 @@ pub fn run_eval(args: EvalArgs) -> Result<()> {
     }
     for (mode, b) in &report.bias {
         println!("bias {mode:<4} mean popularity {:.1}  coverage {:.3}  gini {:.3}  long-tail HR@10 {:.4}", b.mean_popularity, b.coverage, b.gini, b.longtail_hr10);
+    }
+    if let Some(r) = &routing {
+        println!(
+            "routing over {} users (mean ± sd, 5th–95th percentile):",
+            r.users
+        );
+        for (what, rows) in [("gate", &r.gates), ("evidence w", &r.evidence)] {
+            for s in rows {
+                println!(
+                    "  {what:<10} {:<10} {:.3} ± {:.3}  [{:.3}, {:.3}]",
+                    s.name, s.mean, s.sd, s.p5, s.p95
+                );
+            }
+        }
     }
     if let Some(iv) = &report.interventional {
         for (mode, m) in iv {

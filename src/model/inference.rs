@@ -225,7 +225,7 @@ impl Inference {
             for b in 0..self.n_aux {
                 let g = self.evidence_gate(u as usize, b);
                 let coef = g * self.evidence_w[b];
-                let cv = if conv { g * self.conversion_w[b] } else { 0.0 };
+                let cv = if conv { self.conversion_w[b] } else { 0.0 };
                 let csr = &self.aux_csr[b];
                 for (&i, &c) in csr.row(u as usize).iter().zip(csr.row_vals(u as usize)) {
                     row[i as usize] += coef * (1.0 + c).ln();
@@ -244,7 +244,7 @@ impl Inference {
         }
         (0..self.n_aux)
             .filter(|&b| self.aux_csr[b].contains(u, i as u32))
-            .map(|b| self.evidence_gate(u, b) * self.conversion_w[b] * self.conversion[i])
+            .map(|b| self.conversion_w[b] * self.conversion[i])
             .sum()
     }
 

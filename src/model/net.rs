@@ -15,7 +15,7 @@ use super::losses::{self, bcl_weights, bias_aware_infonce, bpr, l2_normalize};
 use super::moe::MoeAggregator;
 use super::params::Params;
 use super::route::RouteFeatures;
-use super::scorer::{conversion_feature, CausalScorer};
+use super::scorer::{conversion_feature, conversion_feature_loo, CausalScorer};
 use super::spmm::gather_rows;
 use super::strata::{Features, Side, Strata};
 use crate::data::{Csr, Dataset};
@@ -104,8 +104,10 @@ pub struct Net {
     /// Confounder design rows (stratum one-hot, then features) for the orthogonality penalty.
     conf_user: Tensor,
     conf_item: Tensor,
-    /// Items' standardised conversion log-odds, for the conversion evidence.
-    conversion: Option<(Tensor, Vec<f32>)>,
+    /// Items' standardised conversion log-odds for the conversion evidence: all interactions,
+    /// one target interaction left out (for scoring training purchases), and the first on the
+    /// host.
+    conversion: Option<(Tensor, Tensor, Vec<f32>)>,
     user_stratum: Tensor,
     item_stratum: Tensor,
     aux_csr: Vec<Csr>,
@@ -287,8 +289,13 @@ impl Net {
                 }
                 c.init(&mut params, &mut rng)?;
                 if config.mclmr.conversion_evidence && n_aux > 0 {
-                    let conv = conversion_feature(&item_features);
-                    conversion = Some((Tensor::from_vec(conv.clone(), data.n_items(), device)?, conv));
+                    let (full, loo) = conversion_feature_loo(&item_features);
+                    let ni = data.n_items();
+                    conversion = Some((
+                        Tensor::from_vec(full.clone(), ni, device)?,
+                        Tensor::from_vec(loo, ni, device)?,
+                        full,
+                    ));
                     params.constant("causal.conv_evidence", &[n_aux], 0.0)?;
                 }
                 causal = Some(c);
@@ -477,7 +484,7 @@ impl Net {
                     &ai,
                     &self.gate_feat_item.index_select(&idx(items, dev)?, 0)?,
                 )?;
-                self.pair_logits(moe, users, &fu.z, &fu.gate, items, &fi.z)?
+                self.pair_logits(moe, users, &fu.z, &fu.gate, items, &fi.z, 0, false)?
             }
         };
         Ok(out.to_device(&Device::Cpu)?.to_vec1::<f32>()?)
@@ -523,7 +530,8 @@ impl Net {
             &aux_i,
             &self.gate_feat_item.index_select(&items_raw_t, 0)?,
         )?;
-        let scores = self.pair_logits(moe, &tb.users, &fu.z, &fu.gate, &items_raw, &fi.z)?;
+        let scores =
+            self.pair_logits(moe, &tb.users, &fu.z, &fu.gate, &items_raw, &fi.z, n, false)?;
         let sp = scores.narrow(0, 0, n)?;
         let sn = scores.narrow(0, n, n)?;
         let mut l = bpr(&sp, &sn)?;
@@ -545,8 +553,12 @@ impl Net {
             l = (l + (bal * cfg.mclmr.lambda_bal)?)?;
         }
         if self.causal.is_some() && cfg.mclmr.lambda_orth > 0.0 {
-            let orth = (losses::cross_covariance(&self.conf_user.index_select(&u_idx, 0)?, &fu.z)?
-                + losses::cross_covariance(&self.conf_item.index_select(&items_raw_t, 0)?, &fi.z)?)?;
+            let orth =
+                (losses::cross_covariance(&self.conf_user.index_select(&u_idx, 0)?, &fu.z)?
+                    + losses::cross_covariance(
+                        &self.conf_item.index_select(&items_raw_t, 0)?,
+                        &fi.z,
+                    )?)?;
             parts.orth = orth.to_scalar::<f32>()?;
             l = (l + (orth * cfg.mclmr.lambda_orth)?)?;
         }
@@ -563,7 +575,9 @@ impl Net {
     /// `(users[r mod n], items[r])`: `⟨Z_u, Z_i⟩`, the evidence and conversion-evidence terms
     /// through the user's gate, and the confounder terms. `zu`/`gate_u` have one row per user,
     /// `zi` one row per item; `items` may hold several items per user (positives, then
-    /// negatives), which repeat the user rows.
+    /// negatives), which repeat the user rows. The first `positives` pairs are training
+    /// purchases: their conversion value leaves that purchase out. `causal_fixed` holds the
+    /// confounder terms fixed (no gradient).
     pub(crate) fn pair_logits(
         &self,
         moe: &MoeAggregator,
@@ -572,13 +586,14 @@ impl Net {
         gate_u: &Tensor,
         items: &[u32],
         zi: &Tensor,
+        positives: usize,
+        causal_fixed: bool,
     ) -> Result<Tensor> {
         let dev = &self.device;
         let n = users.len();
         let reps = items.len() / n.max(1);
-        let rep_rows = |x: &Tensor| -> Result<Tensor> {
-            Ok(Tensor::cat(&vec![x.clone(); reps], 0)?)
-        };
+        let rep_rows =
+            |x: &Tensor| -> Result<Tensor> { Ok(Tensor::cat(&vec![x.clone(); reps], 0)?) };
         let all_users: Vec<u32> = (0..reps).flat_map(|_| users.iter().copied()).collect();
         let zu_r = rep_rows(zu)?;
         let gate_r = rep_rows(gate_u)?;
@@ -587,8 +602,15 @@ impl Net {
         if self.config.mclmr.evidence && n_aux > 0 {
             let x = Tensor::from_vec(self.evidence(&all_users, items), (items.len(), n_aux), dev)?;
             s = (s + moe.evidence_term(&self.params, &gate_r, &x)?)?;
-            if let Some((conv, _)) = &self.conversion {
-                let ci = conv.index_select(&idx(items, dev)?, 0)?;
+            if let Some((full, loo, _)) = &self.conversion {
+                let k = positives.min(items.len());
+                let ci = Tensor::cat(
+                    &[
+                        loo.index_select(&idx(&items[..k], dev)?, 0)?,
+                        full.index_select(&idx(&items[k..], dev)?, 0)?,
+                    ],
+                    0,
+                )?;
                 s = (s + self.conversion_evidence(&gate_r, &x, &ci)?)?;
             }
         }
@@ -600,7 +622,8 @@ impl Net {
             let si = self.item_stratum.index_select(&i_idx, 0)?;
             let gi = self.item_feat.index_select(&i_idx, 0)?;
             let eff = c.node_effects(&self.params, &su, &hu, (&si, &gi, &i_idx))?;
-            s = (s + c.raw_terms(&zu_r, zi, &eff)?)?;
+            let terms = c.raw_terms(&zu_r, zi, &eff)?;
+            s = (s + if causal_fixed { terms.detach() } else { terms })?;
         }
         Ok(s)
     }
@@ -608,14 +631,13 @@ impl Net {
     /// `Σ_b ĝ_{u,b} v_b 1[x_b(u,i) > 0] conv_i`: the conversion evidence of pairs with evidence
     /// features `x` (`[n, n_aux]`) and item conversion values `conv_i` (`[n]`).
     fn conversion_evidence(&self, gate_u: &Tensor, x: &Tensor, conv_i: &Tensor) -> Result<Tensor> {
-        let n_aux = x.dim(1)?;
         let v = self
             .params
             .get("causal.conv_evidence")
             .ok_or_else(|| Error::Other("missing parameter causal.conv_evidence".into()))?;
-        let g = MoeAggregator::evidence_gate(gate_u, n_aux)?;
+        let _ = gate_u;
         let has = x.gt(0.0)?.to_dtype(DType::F32)?;
-        Ok(((g * has)?.broadcast_mul(&v.unsqueeze(0)?)?.sum(1)? * conv_i)?)
+        Ok((has.broadcast_mul(&v.unsqueeze(0)?)?.sum(1)? * conv_i)?)
     }
 
     /// Tier loss (`mclmr.lambda_tier`): BPR of each bought item against an item the same user
@@ -643,7 +665,10 @@ impl Net {
         let rows = idx(&keep.iter().map(|&r| r as u32).collect::<Vec<_>>(), dev)?;
         let users: Vec<u32> = keep.iter().map(|&r| tb.users[r]).collect();
         let pos: Vec<u32> = keep.iter().map(|&r| tb.pos[r]).collect();
-        let neg: Vec<u32> = keep.iter().map(|&r| batch.interacted_not_bought[r]).collect();
+        let neg: Vec<u32> = keep
+            .iter()
+            .map(|&r| batch.interacted_not_bought[r])
+            .collect();
         let gate = moe.gate(
             &self.params,
             Side::User,
@@ -668,7 +693,7 @@ impl Net {
         )?;
         let items: Vec<u32> = pos.iter().chain(&neg).copied().collect();
         let z_items = Tensor::cat(&[&z_pos, &fj.z.detach()], 0)?;
-        let s = self.pair_logits(moe, &users, &zu, &gate, &items, &z_items)?;
+        let s = self.pair_logits(moe, &users, &zu, &gate, &items, &z_items, users.len(), true)?;
         let k = users.len();
         Ok(Some(bpr(&s.narrow(0, 0, k)?, &s.narrow(0, k, k)?)?))
     }
@@ -816,7 +841,7 @@ impl Net {
                 } else {
                     vec![0.0; n_aux]
                 };
-                if let (Some((_, conv)), Some(v)) =
+                if let (Some((_, _, conv)), Some(v)) =
                     (&self.conversion, self.params.get("causal.conv_evidence"))
                 {
                     inf.conversion = conv.clone();

@@ -74,6 +74,44 @@ pub fn conversion_feature(feat: &super::strata::Features) -> Vec<f32> {
         .collect()
 }
 
+/// [`conversion_feature`] and, per item, the same value with one of its target interactions
+/// left out (standardised with the full feature's mean and deviation). Training scores an
+/// item's own training purchase with the left-out value: the ranking scores pairs that are not
+/// training purchases, whose item's rate never contains them.
+pub fn conversion_feature_loo(feat: &super::strata::Features) -> (Vec<f32>, Vec<f32>) {
+    let target = feat.width.saturating_sub(2);
+    let odds = |b: f64, t: f64| ((b + 0.5) / (t - b + 4.5)).ln();
+    let counts: Vec<(f64, f64)> = (0..feat.len())
+        .map(|i| {
+            let t = feat.totals[i] as f64;
+            ((feat.values[i * feat.width + target] as f64 * t).round(), t)
+        })
+        .collect();
+    let raw: Vec<f64> = counts.iter().map(|&(b, t)| odds(b, t)).collect();
+    let n = raw.len().max(1) as f64;
+    let mean = raw.iter().sum::<f64>() / n;
+    let sd = (raw.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n).sqrt();
+    let z = |v: f64| {
+        if sd > 1e-12 {
+            ((v - mean) / sd) as f32
+        } else {
+            0.0
+        }
+    };
+    let full = raw.iter().map(|&v| z(v)).collect();
+    let loo = counts
+        .iter()
+        .map(|&(b, t)| {
+            if b >= 1.0 {
+                z(odds(b - 1.0, t - 1.0))
+            } else {
+                z(odds(b, t))
+            }
+        })
+        .collect();
+    (full, loo)
+}
+
 fn p<'a>(params: &'a Params, name: &str) -> Result<&'a Tensor> {
     params
         .get(name)
