@@ -209,7 +209,7 @@ impl SynthArgs {
                     "{flag} is not a knob of the {} generator",
                     format!("{:?}", self.generator).to_lowercase()
                 ),
-                flag.to_string(),
+                flag,
                 "drop it, or pick the generator that has it (--generator exposure takes \
                  --confounding, --history-boost and --density; routing takes --density)",
             )),

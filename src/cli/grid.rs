@@ -156,7 +156,7 @@ fn load_spec(path: &Path) -> Result<Spec> {
             ));
         }
     }
-    if spec.data.is_some() == !spec.datasets.is_empty() {
+    if spec.data.is_some() != spec.datasets.is_empty() {
         return Err(Error::bad_data(
             path,
             None,

@@ -135,9 +135,9 @@ fn routing_types_are_written_and_each_type_buys_by_its_behavior() {
     for &(_, i) in &buys {
         *pop.entry(i).or_default() += 1.0;
     }
-    // [cart rate of held-out viewed, cart rate of viewed, mean views of held-out viewed,
-    //  mean views of viewed, mean popularity of held out, mean popularity of the catalog]
-    let mut acc = vec![[0.0f64; 8]; 3];
+    // Per type, sums over viewed pairs, held-out purchases (0, 1, 4, 5) and the others
+    // (2, 3, 6, 7): [carted, pairs, carted, pairs, views, pairs, views, pairs].
+    let mut acc = [[0.0f64; 8]; 3];
     let group = |u: u32| {
         Signal::ALL
             .iter()

@@ -50,7 +50,7 @@ pub(super) fn write_all(
         ("manifest.json", manifest(seed, cfg, summary)),
         ("README.md", readme(seed, cfg, summary)),
     ];
-    truth_files.extend(preference_files(&data.world).into_iter());
+    truth_files.extend(preference_files(&data.world));
     for (name, text) in truth_files {
         write_atomic(&truth.join(name), text.as_bytes())?;
     }
