@@ -54,7 +54,9 @@ pub(super) fn calibrate(cfg: &ExposureConfig, data: &ExposureData) -> (Vec<RankS
     let (n_users, n_items) = (data.world.users(), data.world.items());
     let views = per_user(&data.view, n_users);
     let carts = per_user(&data.cart, n_users);
-    let train = per_user(&data.buy, n_users);
+    // Masked as `mclmr eval` masks both tests: training and validation purchases.
+    let masked: Vec<(u32, u32)> = data.buy.iter().chain(&data.valid).copied().collect();
+    let train = per_user(&masked, n_users);
     let test = first_per_user(&data.test, n_users);
     let test_do = first_per_user(&data.test_do, n_users);
     let mut pop = vec![0.0; n_items];

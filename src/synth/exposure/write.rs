@@ -148,7 +148,7 @@ buyer.
 Mean confounder effect `c(h,g)` of the test item: {et:.3} on `test.txt`, {ed:.3} on
 `test_do.txt`; test items the user had viewed: {vt:.3} / {vd:.3}.
 
-## Calibration (HR@10 / NDCG@10, full ranking, training purchases masked)
+## Calibration (HR@10 / NDCG@10, full ranking, training and valid purchases masked as `mclmr eval` does)
 
 | ranking | test.txt | test_do.txt |
 |---|---:|---:|

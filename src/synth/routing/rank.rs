@@ -55,7 +55,9 @@ pub const RANKINGS: [&str; 5] = [
 pub(super) fn calibrate(data: &RoutingData) -> (Vec<Vec<RankScore>>, Vec<Vec<u32>>) {
     let (n_users, n_items) = (data.world.users(), data.world.items());
     let pop = popularity(&data.buy, n_items);
-    let train = per_user(&data.buy, n_users);
+    // Masked as `mclmr eval` masks the test: training and validation purchases.
+    let masked: Vec<(u32, u32)> = data.buy.iter().chain(&data.valid).copied().collect();
+    let train = per_user(&masked, n_users);
     let carts = per_user(&data.cart, n_users);
     let mut views: Vec<Vec<(u32, u32)>> = vec![Vec::new(); n_users];
     for &(u, i) in &data.view {

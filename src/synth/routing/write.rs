@@ -164,11 +164,11 @@ no `test_do.txt`: this scenario has no confounder.
    ({coverage} views).
 
 `truth/`: `user_types.txt` (`user type`, type ∈ cart, repeat, popular), `oracle_top10.txt`
-(`user i1 … i10`: the top 10 of `oracle_type_rule`, training purchases masked),
+(`user i1 … i10`: the top 10 of `oracle_type_rule`, training and valid purchases masked),
 `user_factors.txt`, `item_factors.txt`, `item_quality.txt`, `item_visibility.txt` (6
 decimals), `manifest.json` (the figures below, machine-readable), this file.
 
-## Reference rankings (HR@10 / NDCG@10 on test.txt, full ranking, training purchases masked)
+## Reference rankings (HR@10 / NDCG@10 on test.txt, full ranking, training and valid purchases masked as `mclmr eval` does)
 Popularity is `ln(1 + n_i) / ln(2 + max n)` of the training purchases. `oracle_type_rule`
 knows each user's type: `cart` users' carted items first, then their other viewed items;
 `repeat` users' viewed items by view count; then popularity (for `popular` users popularity only). The type-blind rules apply one
