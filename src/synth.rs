@@ -20,6 +20,10 @@
 //!
 //! Everything is drawn from seeded [`rand::rngs::StdRng`] streams and written in sorted order, so
 //! the same seed and config give byte-identical files.
+//!
+//! Two more generators share the hidden world: [`routing`] (users whose purchases follow their
+//! carts, their repeat views or popularity: ground truth for per-user routing) and [`exposure`]
+//! (confounding on the purchase itself, purchases outside views, a confounder-strength knob).
 
 pub mod exposure;
 mod model;

@@ -59,3 +59,32 @@ fn synth_generators_write_loadable_data_and_refuse_foreign_knobs() {
         assert!(!dir.path().join("x").exists(), "nothing written");
     }
 }
+
+#[test]
+fn grid_over_missing_generated_data_says_how_to_make_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("g.toml");
+    let missing = dir.path().join("not-generated");
+    let text = format!(
+        "name = \"g\"\nbackbones = [\"mf\"]\ndatasets = [{{ name = \"a\", data = \"{}\" }}]\n",
+        missing.display()
+    );
+    std::fs::write(&spec, text).unwrap();
+    let rows = dir.path().join("rows.jsonl");
+    let out = mclmr()
+        .args([
+            "grid",
+            spec.to_str().unwrap(),
+            "--out",
+            rows.to_str().unwrap(),
+        ])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("not-generated") && err.contains("make_exposure_data.sh"),
+        "{err}"
+    );
+    assert!(!rows.exists());
+}

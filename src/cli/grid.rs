@@ -409,17 +409,7 @@ pub fn run(args: GridArgs) -> Result<()> {
         .clone()
         .unwrap_or_else(|| PathBuf::from("results").join(format!("{}.jsonl", spec.name)));
     if args.report {
-        let rows = read_rows(&out)?;
-        for (dataset, data) in datasets(&spec) {
-            let mine: Vec<Value> = (rows.iter())
-                .filter(|r| dataset.is_none() || r["dataset"].as_str() == dataset.as_deref())
-                .cloned()
-                .collect();
-            if let Some(name) = &dataset {
-                println!("### {name} (`{}`)\n", data.display());
-            }
-            print!("{}", report(&spec.name, &data, &mine));
-        }
+        print!("{}", report_all(&spec, &read_rows(&out)?));
         return Ok(());
     }
     let all = runs(&spec);
@@ -440,6 +430,16 @@ pub fn run(args: GridArgs) -> Result<()> {
         return Ok(());
     }
     crate::cli::model_cmd::parse_device(&args.device)?;
+    if let Some((_, data)) = datasets(&spec).into_iter().find(|(_, d)| !d.exists()) {
+        return Err(Error::bad_data(
+            &args.spec,
+            None,
+            "a dataset of the grid does not exist",
+            data.display().to_string(),
+            "create it first (generated data: run the script named at the top of the spec, e.g. \
+             scripts/make_exposure_data.sh), or fix the path",
+        ));
+    }
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
@@ -528,6 +528,22 @@ pub fn run(args: GridArgs) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// The report of every dataset of the spec: one section per dataset when it lists `datasets`.
+fn report_all(spec: &Spec, rows: &[Value]) -> String {
+    let mut s = String::new();
+    for (dataset, data) in datasets(spec) {
+        let mine: Vec<Value> = (rows.iter())
+            .filter(|r| dataset.is_none() || r["dataset"].as_str() == dataset.as_deref())
+            .cloned()
+            .collect();
+        if let Some(name) = &dataset {
+            s.push_str(&format!("### {name} (`{}`)\n\n", data.display()));
+        }
+        s.push_str(&report(&spec.name, &data, &mine));
+    }
+    s
 }
 
 fn mean_std(xs: &[f64]) -> (f64, Option<f64>) {
@@ -778,6 +794,29 @@ datasets = [{ name = "c0", data = "d0" }, { name = "c1", data = "d1" }]
             assert!(err.contains("g.toml"), "{err}");
             assert!(err.contains(problem), "{err}");
         }
+    }
+
+    #[test]
+    fn report_has_one_section_per_dataset_with_its_own_rows() {
+        let spec: Spec = toml::from_str(
+            "name = \"g\"\ndatasets = [{ name = \"c0\", data = \"d0\" }, { name = \"c1\", data = \"d1\" }]\n",
+        )
+        .unwrap();
+        let row = |dataset: &str, hr: f64| {
+            json!({"dataset": dataset, "backbone": "rule-view-cart", "variant": "rule",
+                   "eval": {"do": {"HR@10": hr}, "raw": {"HR@10": hr}}})
+        };
+        let text = report_all(&spec, &[row("c0", 0.25), row("c1", 0.75), row("c1", 0.5)]);
+        let (c0, c1) = text.split_once("### c1").expect("two sections");
+        assert!(
+            c0.starts_with("### c0 (`d0`)") && c0.contains("on `d0`: 1 runs"),
+            "{text}"
+        );
+        assert!(c0.contains("0.2500") && !c0.contains("0.7500"), "{text}");
+        assert!(
+            c1.contains("on `d1`: 2 runs") && c1.contains("0.6250"),
+            "{text}"
+        );
     }
 
     #[test]
