@@ -166,12 +166,113 @@ pub struct SynthArgs {
     /// Random seed; the same seed gives byte-identical files.
     #[arg(long, default_value_t = 7)]
     pub seed: u64,
-    /// Number of users.
-    #[arg(long, default_value_t = crate::synth::SynthConfig::default().users)]
-    pub users: usize,
-    /// Number of items.
-    #[arg(long, default_value_t = crate::synth::SynthConfig::default().items)]
-    pub items: usize,
+    /// Which generator: `funnel` (confounded conversion of views, `sample_data/`), `routing`
+    /// (users whose purchases follow carts, repeat views or popularity) or `exposure`
+    /// (confounding on the purchase itself, purchases outside views).
+    #[arg(long, value_enum, default_value_t = Generator::Funnel)]
+    pub generator: Generator,
+    /// Number of users [default: 1000 for funnel, 2500 otherwise].
+    #[arg(long)]
+    pub users: Option<usize>,
+    /// Number of items [default: 600 for funnel, 1200 otherwise].
+    #[arg(long)]
+    pub items: Option<usize>,
+    /// Confounder strength γ of the exposure generator (0 = none) [default: 1].
+    #[arg(long)]
+    pub confounding: Option<f64>,
+    /// Purchase-score boost of a viewed item in the exposure generator (0 = history does not
+    /// matter) [default: 1.5].
+    #[arg(long = "history-boost")]
+    pub history_boost: Option<f64>,
+    /// Multiplies the mean views and purchases per user (routing, exposure) [default: 1].
+    #[arg(long)]
+    pub density: Option<f64>,
+}
+
+/// The generators behind `mclmr synth`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Generator {
+    /// Confounded conversion of views (METHOD.md §8, `sample_data/`).
+    Funnel,
+    /// Per-user routing ground truth.
+    Routing,
+    /// Confounding on the purchase itself.
+    Exposure,
+}
+
+impl SynthArgs {
+    /// Refuses a knob that the chosen generator does not have.
+    fn refuse(&self, flags: &[(&str, bool)]) -> Result<()> {
+        match flags.iter().find(|f| f.1) {
+            Some((flag, _)) => Err(crate::error::Error::bad_arg(
+                format!(
+                    "{flag} is not a knob of the {} generator",
+                    format!("{:?}", self.generator).to_lowercase()
+                ),
+                flag,
+                "drop it, or pick the generator that has it (--generator exposure takes \
+                 --confounding, --history-boost and --density; routing takes --density)",
+            )),
+            None => Ok(()),
+        }
+    }
+
+    /// Generates the data these flags describe and prints the summary.
+    fn run(&self) -> Result<()> {
+        let (c, h, d) = (
+            self.confounding.is_some(),
+            self.history_boost.is_some(),
+            self.density.is_some(),
+        );
+        match self.generator {
+            Generator::Funnel => {
+                self.refuse(&[
+                    ("--confounding", c),
+                    ("--history-boost", h),
+                    ("--density", d),
+                ])?;
+                let d = crate::synth::SynthConfig::default();
+                let cfg = crate::synth::SynthConfig {
+                    users: self.users.unwrap_or(d.users),
+                    items: self.items.unwrap_or(d.items),
+                    ..d
+                };
+                println!("{}", crate::synth::generate(&self.out, self.seed, &cfg)?);
+            }
+            Generator::Routing => {
+                self.refuse(&[("--confounding", c), ("--history-boost", h)])?;
+                let d = crate::synth::RoutingConfig::default();
+                let density = self.density.unwrap_or(1.0);
+                let cfg = crate::synth::RoutingConfig {
+                    users: self.users.unwrap_or(d.users),
+                    items: self.items.unwrap_or(d.items),
+                    mean_views: d.mean_views * density,
+                    mean_extra_buys: d.mean_extra_buys * density,
+                    ..d
+                };
+                println!(
+                    "{}",
+                    crate::synth::generate_routing(&self.out, self.seed, &cfg)?
+                );
+            }
+            Generator::Exposure => {
+                let d = crate::synth::ExposureConfig::default();
+                let cfg = crate::synth::ExposureConfig {
+                    users: self.users.unwrap_or(d.users),
+                    items: self.items.unwrap_or(d.items),
+                    confounding: self.confounding.unwrap_or(d.confounding),
+                    history_boost: self.history_boost.unwrap_or(d.history_boost),
+                    density: self.density.unwrap_or(d.density),
+                    ..d
+                };
+                println!(
+                    "{}",
+                    crate::synth::generate_exposure(&self.out, self.seed, &cfg)?
+                );
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Parses the arguments, runs the command and returns the process exit code.
@@ -218,15 +319,6 @@ fn run(cli: Cli) -> Result<()> {
             model_cmd::print_default_config();
             Ok(())
         }
-        Some(Command::Synth(args)) => {
-            let cfg = crate::synth::SynthConfig {
-                users: args.users,
-                items: args.items,
-                ..Default::default()
-            };
-            let summary = crate::synth::generate(&args.out, args.seed, &cfg)?;
-            println!("{summary}");
-            Ok(())
-        }
+        Some(Command::Synth(args)) => args.run(),
     }
 }

@@ -20,20 +20,32 @@
 //!
 //! Everything is drawn from seeded [`rand::rngs::StdRng`] streams and written in sorted order, so
 //! the same seed and config give byte-identical files.
+//!
+//! Two more generators share the hidden world: [`routing`] (users whose purchases follow their
+//! carts, their repeat views or popularity: ground truth for per-user routing) and [`exposure`]
+//! (confounding on the purchase itself, purchases outside views, a confounder-strength knob).
 
+pub mod exposure;
 mod model;
 mod oracle;
+pub mod routing;
+mod shared;
 mod write;
 
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod tests_generators;
 
 use std::fmt;
 use std::path::{Path, PathBuf};
 
 use crate::error::{Error, Result};
 
+pub use exposure::{generate_exposure, ExposureConfig, ExposureSummary};
 pub use oracle::Calibration;
+pub use routing::{generate_routing, oracle_type_rule, RoutingConfig, RoutingSummary, Signal};
+pub use shared::RankScore;
 
 /// One user habit type (a value of the confounder `H`): how much a user of this type browses
 /// and how readily they convert, whatever they prefer.

@@ -51,8 +51,13 @@ pub struct GridArgs {
 struct Spec {
     /// Names the output file and every row.
     name: String,
-    /// Dataset directory or event log.
-    data: PathBuf,
+    /// Dataset directory or event log (or `datasets`, for several).
+    #[serde(default)]
+    data: Option<PathBuf>,
+    /// Several datasets, each run on every backbone, variant, seed and rule; row ids start with
+    /// the dataset's name and the report has one section per dataset.
+    #[serde(default)]
+    datasets: Vec<GridDataset>,
     /// Model/training config every run starts from (defaults when absent).
     #[serde(default)]
     config: Option<PathBuf>,
@@ -85,6 +90,13 @@ struct Spec {
     ablation: Vec<Ablation>,
 }
 
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct GridDataset {
+    name: String,
+    data: PathBuf,
+}
+
 #[derive(Debug, Deserialize)]
 #[serde(deny_unknown_fields)]
 struct Ablation {
@@ -110,6 +122,9 @@ struct Run {
     seed: Option<u64>,
     plain: bool,
     set: toml::Table,
+    data: PathBuf,
+    /// The dataset's name when the spec lists `datasets`.
+    dataset: Option<String>,
 }
 
 fn load_spec(path: &Path) -> Result<Spec> {
@@ -141,6 +156,33 @@ fn load_spec(path: &Path) -> Result<Spec> {
             ));
         }
     }
+    if spec.data.is_some() != spec.datasets.is_empty() {
+        return Err(Error::bad_data(
+            path,
+            None,
+            "a grid spec needs either `data` or `datasets`",
+            if spec.data.is_some() {
+                "both given"
+            } else {
+                "neither given"
+            },
+            "give data = \"DIR\", or datasets = [{ name = \"a\", data = \"DIR\" }, …]",
+        ));
+    }
+    let mut names = HashSet::new();
+    if let Some(d) = spec
+        .datasets
+        .iter()
+        .find(|d| !names.insert(d.name.as_str()))
+    {
+        return Err(Error::bad_data(
+            path,
+            None,
+            "duplicate dataset name",
+            &d.name,
+            "give every entry of `datasets` its own name",
+        ));
+    }
     if spec.seeds.is_empty() && !spec.backbones.is_empty() {
         return Err(Error::bad_data(
             path,
@@ -153,41 +195,55 @@ fn load_spec(path: &Path) -> Result<Spec> {
     Ok(spec)
 }
 
+/// The datasets of a spec as `(name, path)`: `datasets`, or `data` without a name.
+fn datasets(spec: &Spec) -> Vec<(Option<String>, PathBuf)> {
+    match &spec.data {
+        Some(d) => vec![(None, d.clone())],
+        None => (spec.datasets.iter())
+            .map(|d| (Some(d.name.clone()), d.data.clone()))
+            .collect(),
+    }
+}
+
 fn runs(spec: &Spec) -> Vec<Run> {
     let mut out = Vec::new();
-    for bb in &spec.backbones {
-        for &seed in &spec.seeds {
-            for v in &spec.variants {
-                out.push(Run {
-                    id: format!("{bb}/{v}/s{seed}"),
-                    backbone: bb.clone(),
-                    variant: v.clone(),
-                    seed: Some(seed),
-                    plain: v == "plain",
-                    set: toml::Table::new(),
-                });
-            }
-            for a in &spec.ablation {
-                out.push(Run {
-                    id: format!("{bb}/{}/s{seed}", a.name),
-                    backbone: bb.clone(),
-                    variant: a.name.clone(),
-                    seed: Some(seed),
-                    plain: false,
-                    set: a.set.clone(),
-                });
+    for (dataset, data) in datasets(spec) {
+        let prefix = dataset
+            .as_ref()
+            .map(|n| format!("{n}/"))
+            .unwrap_or_default();
+        let run = |id: String, backbone: &str, variant: &str, seed, plain, set: &toml::Table| Run {
+            id: format!("{prefix}{id}"),
+            backbone: backbone.to_string(),
+            variant: variant.to_string(),
+            seed,
+            plain,
+            set: set.clone(),
+            data: data.clone(),
+            dataset: dataset.clone(),
+        };
+        let none = toml::Table::new();
+        for bb in &spec.backbones {
+            for &seed in &spec.seeds {
+                for v in &spec.variants {
+                    out.push(run(
+                        format!("{bb}/{v}/s{seed}"),
+                        bb,
+                        v,
+                        Some(seed),
+                        v == "plain",
+                        &none,
+                    ));
+                }
+                for a in &spec.ablation {
+                    let id = format!("{bb}/{}/s{seed}", a.name);
+                    out.push(run(id, bb, &a.name, Some(seed), false, &a.set));
+                }
             }
         }
-    }
-    for r in &spec.rules {
-        out.push(Run {
-            id: format!("{r}/rule"),
-            backbone: r.clone(),
-            variant: "rule".into(),
-            seed: None,
-            plain: false,
-            set: toml::Table::new(),
-        });
+        for r in &spec.rules {
+            out.push(run(format!("{r}/rule"), r, "rule", None, false, &none));
+        }
     }
     out
 }
@@ -245,8 +301,8 @@ fn run_config(spec: &Spec, run: &Run) -> Result<String> {
     toml::to_string(&table).map_err(|e| Error::Other(e.to_string()))
 }
 
-fn data_args(spec: &Spec) -> Vec<String> {
-    let mut a = vec!["--data".to_string(), spec.data.display().to_string()];
+fn data_args(spec: &Spec, run: &Run) -> Vec<String> {
+    let mut a = vec!["--data".to_string(), run.data.display().to_string()];
     if let Some(b) = &spec.behaviors {
         a.extend(["--behaviors".into(), b.join(",")]);
     }
@@ -353,7 +409,7 @@ pub fn run(args: GridArgs) -> Result<()> {
         .clone()
         .unwrap_or_else(|| PathBuf::from("results").join(format!("{}.jsonl", spec.name)));
     if args.report {
-        print!("{}", report(&spec, &read_rows(&out)?));
+        print!("{}", report_all(&spec, &read_rows(&out)?));
         return Ok(());
     }
     let all = runs(&spec);
@@ -374,6 +430,16 @@ pub fn run(args: GridArgs) -> Result<()> {
         return Ok(());
     }
     crate::cli::model_cmd::parse_device(&args.device)?;
+    if let Some((_, data)) = datasets(&spec).into_iter().find(|(_, d)| !d.exists()) {
+        return Err(Error::bad_data(
+            &args.spec,
+            None,
+            "a dataset of the grid does not exist",
+            data.display().to_string(),
+            "create it first (generated data: run the script named at the top of the spec, e.g. \
+             scripts/make_exposure_data.sh), or fix the path",
+        ));
+    }
     if let Some(dir) = out.parent().filter(|d| !d.as_os_str().is_empty()) {
         std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     }
@@ -396,7 +462,7 @@ pub fn run(args: GridArgs) -> Result<()> {
         let text = run_config(&spec, r)?;
         std::fs::write(&cfg, text).map_err(|e| Error::io(&cfg, e))?;
         let mut train = vec!["train".to_string()];
-        train.extend(data_args(&spec));
+        train.extend(data_args(&spec, r));
         train.extend(["--backbone".into(), r.backbone.clone()]);
         if r.plain {
             train.push("--plain".into());
@@ -413,14 +479,15 @@ pub fn run(args: GridArgs) -> Result<()> {
         ]);
         let mut eval = vec!["eval".to_string(), "--model".into()];
         eval.push(model.display().to_string());
-        eval.extend(data_args(&spec));
+        eval.extend(data_args(&spec, r));
         eval.extend(["--device".into(), args.device.clone(), "--json".into()]);
         eprintln!("[{}/{}] {}", k + 1, todo.len(), r.id);
         let result = child_json(&train).and_then(|t| child_json(&eval).map(|e| (t, e)));
         let mut row = json!({
             "id": r.id,
             "grid": spec.name,
-            "data": spec.data.display().to_string(),
+            "data": r.data.display().to_string(),
+            "dataset": r.dataset,
             "backbone": r.backbone,
             "variant": r.variant,
             "seed": r.seed,
@@ -461,6 +528,22 @@ pub fn run(args: GridArgs) -> Result<()> {
         )));
     }
     Ok(())
+}
+
+/// The report of every dataset of the spec: one section per dataset when it lists `datasets`.
+fn report_all(spec: &Spec, rows: &[Value]) -> String {
+    let mut s = String::new();
+    for (dataset, data) in datasets(spec) {
+        let mine: Vec<Value> = (rows.iter())
+            .filter(|r| dataset.is_none() || r["dataset"].as_str() == dataset.as_deref())
+            .cloned()
+            .collect();
+        if let Some(name) = &dataset {
+            s.push_str(&format!("### {name} (`{}`)\n\n", data.display()));
+        }
+        s.push_str(&report(&spec.name, &data, &mine));
+    }
+    s
 }
 
 fn mean_std(xs: &[f64]) -> (f64, Option<f64>) {
@@ -508,7 +591,7 @@ fn metric(rows: &[&Value], path: &[&str]) -> Vec<f64> {
 
 /// The Markdown tables for a grid's rows: accuracy (do and raw), gain over plain, cost, bias,
 /// and the interventional test when the data has one.
-fn report(spec: &Spec, rows: &[Value]) -> String {
+fn report(name: &str, data: &Path, rows: &[Value]) -> String {
     let mut groups: Vec<(String, String)> = Vec::new();
     let mut by: BTreeMap<(String, String), Vec<&Value>> = BTreeMap::new();
     for r in rows {
@@ -527,8 +610,8 @@ fn report(spec: &Spec, rows: &[Value]) -> String {
     s.push_str(&format!(
         "Grid `{}` on `{}`: {} runs. `do` is the deconfounded ranking, `raw` the biased one \
          (the same for plain backbones and rules); mean ± std over seeds.\n\n",
-        spec.name,
-        spec.data.display(),
+        name,
+        data.display(),
         rows.len()
     ));
     s.push_str("| backbone | variant | seeds | HR@10 | NDCG@10 | HR@20 | NDCG@20 | raw HR@10 | raw NDCG@10 | gain HR@10 / NDCG@10 vs plain |\n");
@@ -678,6 +761,62 @@ set = { "mclmr.bcl" = false }
         assert_eq!(ids.len(), r.len(), "ids are unique");
         assert!(ids.contains("lightgcn/no-bcl/s2"));
         assert!(r.iter().filter(|r| r.plain).count() == 4);
+    }
+
+    #[test]
+    fn datasets_repeat_every_run_and_prefix_the_ids() {
+        let spec: Spec = toml::from_str(
+            r#"
+name = "g"
+seeds = [1]
+backbones = ["mf"]
+rules = ["rule-view-cart"]
+datasets = [{ name = "c0", data = "d0" }, { name = "c1", data = "d1" }]
+"#,
+        )
+        .unwrap();
+        let r = runs(&spec);
+        // 2 datasets × (mf plain, mf mclmr, one rule).
+        assert_eq!(r.len(), 6);
+        assert_eq!(r[0].id, "c0/mf/plain/s1");
+        assert_eq!(r[5].id, "c1/rule-view-cart/rule");
+        assert_eq!(r[5].data, PathBuf::from("d1"));
+        assert_eq!(data_args(&spec, &r[3])[..2], ["--data", "d1"]);
+        let dir = tempfile::tempdir().unwrap();
+        for (text, problem) in [
+            ("name = \"g\"\n", "neither given"),
+            ("name = \"g\"\ndata = \"d\"\ndatasets = [{ name = \"a\", data = \"d\" }]\n", "both given"),
+            ("name = \"g\"\ndatasets = [{ name = \"a\", data = \"d\" }, { name = \"a\", data = \"e\" }]\n", "duplicate dataset name"),
+        ] {
+            let path = dir.path().join("g.toml");
+            std::fs::write(&path, text).unwrap();
+            let err = load_spec(&path).expect_err(problem).to_string();
+            assert!(err.contains("g.toml"), "{err}");
+            assert!(err.contains(problem), "{err}");
+        }
+    }
+
+    #[test]
+    fn report_has_one_section_per_dataset_with_its_own_rows() {
+        let spec: Spec = toml::from_str(
+            "name = \"g\"\ndatasets = [{ name = \"c0\", data = \"d0\" }, { name = \"c1\", data = \"d1\" }]\n",
+        )
+        .unwrap();
+        let row = |dataset: &str, hr: f64| {
+            json!({"dataset": dataset, "backbone": "rule-view-cart", "variant": "rule",
+                   "eval": {"do": {"HR@10": hr}, "raw": {"HR@10": hr}}})
+        };
+        let text = report_all(&spec, &[row("c0", 0.25), row("c1", 0.75), row("c1", 0.5)]);
+        let (c0, c1) = text.split_once("### c1").expect("two sections");
+        assert!(
+            c0.starts_with("### c0 (`d0`)") && c0.contains("on `d0`: 1 runs"),
+            "{text}"
+        );
+        assert!(c0.contains("0.2500") && !c0.contains("0.7500"), "{text}");
+        assert!(
+            c1.contains("on `d1`: 2 runs") && c1.contains("0.6250"),
+            "{text}"
+        );
     }
 
     #[test]

@@ -154,7 +154,7 @@ impl World {
 }
 
 /// Assigns `n` nodes to types with exact quotas (largest remainder), then shuffles.
-fn quota_types(shares: &[f64], n: usize, rng: &mut StdRng) -> Vec<usize> {
+pub(super) fn quota_types(shares: &[f64], n: usize, rng: &mut StdRng) -> Vec<usize> {
     let total: f64 = shares.iter().sum();
     let exact: Vec<f64> = shares.iter().map(|s| s / total * n as f64).collect();
     let mut counts: Vec<usize> = exact.iter().map(|e| e.floor() as usize).collect();
@@ -183,13 +183,13 @@ fn quota_types(shares: &[f64], n: usize, rng: &mut StdRng) -> Vec<usize> {
 }
 
 /// A standard Gumbel draw (`-ln(-ln U)`), clamped away from the poles.
-fn gumbel(rng: &mut StdRng) -> f64 {
+pub(super) fn gumbel(rng: &mut StdRng) -> f64 {
     let u: f64 = rng.random::<f64>().clamp(1e-12, 1.0 - 1e-12);
     -(-u.ln()).ln()
 }
 
 /// Draws an index with probability proportional to `exp(logits[j])` (None if empty).
-fn draw_softmax(logits: &[(usize, f64)], rng: &mut StdRng) -> Option<usize> {
+pub(super) fn draw_softmax(logits: &[(usize, f64)], rng: &mut StdRng) -> Option<usize> {
     let max = logits
         .iter()
         .map(|&(_, l)| l)

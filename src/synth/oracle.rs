@@ -107,7 +107,7 @@ pub(super) fn calibrate(cfg: &SynthConfig, world: &World, logs: &Logs, k: usize)
 }
 
 /// Sorted items of each user.
-fn per_user(pairs: &[(u32, u32)], n_users: usize) -> Vec<Vec<u32>> {
+pub(super) fn per_user(pairs: &[(u32, u32)], n_users: usize) -> Vec<Vec<u32>> {
     let mut rows = vec![Vec::new(); n_users];
     for &(u, i) in pairs {
         rows[u as usize].push(i);
@@ -119,7 +119,7 @@ fn per_user(pairs: &[(u32, u32)], n_users: usize) -> Vec<Vec<u32>> {
 }
 
 /// The (single) item of each user, if any.
-fn first_per_user(pairs: &[(u32, u32)], n_users: usize) -> Vec<Option<u32>> {
+pub(super) fn first_per_user(pairs: &[(u32, u32)], n_users: usize) -> Vec<Option<u32>> {
     let mut rows = vec![None; n_users];
     for &(u, i) in pairs {
         rows[u as usize].get_or_insert(i);
@@ -139,4 +139,12 @@ pub(super) fn top_k(scores: &[f64], masked: &[u32], k: usize) -> Vec<u32> {
     });
     ranked.truncate(k);
     ranked
+}
+
+/// HR and NDCG of one held-out `target` against a top-K list (`1/log2(rank + 2)`, rank from 0).
+pub(super) fn hit_ndcg(top: &[u32], target: u32) -> (f64, f64) {
+    match top.iter().position(|&i| i == target) {
+        Some(r) => (1.0, 1.0 / (r as f64 + 2.0).log2()),
+        None => (0.0, 0.0),
+    }
 }

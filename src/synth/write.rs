@@ -28,7 +28,7 @@ pub(super) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
 }
 
 /// 0-based pairs as 1-based `user item` lines.
-fn pairs_text(pairs: &[(u32, u32)]) -> String {
+pub(super) fn pairs_text(pairs: &[(u32, u32)]) -> String {
     let mut s = String::with_capacity(pairs.len() * 9);
     for &(u, i) in pairs {
         let _ = writeln!(s, "{} {}", u + 1, i + 1);
@@ -37,7 +37,7 @@ fn pairs_text(pairs: &[(u32, u32)]) -> String {
 }
 
 /// A number with 6 decimals, never `-0.000000`.
-fn fixed6(x: f64) -> String {
+pub(super) fn fixed6(x: f64) -> String {
     let s = format!("{x:.6}");
     if s == "-0.000000" {
         "0.000000".into()
@@ -47,7 +47,7 @@ fn fixed6(x: f64) -> String {
 }
 
 /// `id f1 … fk` rows of a row-major factor matrix.
-fn factors_text(values: &[f64], dim: usize) -> String {
+pub(super) fn factors_text(values: &[f64], dim: usize) -> String {
     let mut s = String::new();
     for (row, chunk) in values.chunks(dim).enumerate() {
         s.push_str(&(row + 1).to_string());
@@ -61,7 +61,7 @@ fn factors_text(values: &[f64], dim: usize) -> String {
 }
 
 /// `id type_name` rows.
-fn types_text<'a>(types: &[usize], name: impl Fn(usize) -> &'a str) -> String {
+pub(super) fn types_text<'a>(types: &[usize], name: impl Fn(usize) -> &'a str) -> String {
     let mut s = String::new();
     for (id, &t) in types.iter().enumerate() {
         let _ = writeln!(s, "{} {}", id + 1, name(t));

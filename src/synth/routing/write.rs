@@ -1,0 +1,199 @@
+//! Writes the routing scenario (pair-file layout; `view.txt` repeats a pair once per view) and
+//! its ground truth.
+
+use std::fmt::Write as _;
+use std::fs;
+use std::path::Path;
+
+use super::{RoutingConfig, RoutingData, RoutingSummary, Signal, RANKINGS};
+use crate::error::{Error, Result};
+use crate::synth::shared::preference_files;
+use crate::synth::write::{pairs_text, types_text, write_atomic};
+
+/// Writes every file of the scenario into `out`; `tops` is the oracle's top 10 per user.
+pub(super) fn write_all(
+    out: &Path,
+    seed: u64,
+    cfg: &RoutingConfig,
+    data: &RoutingData,
+    tops: &[Vec<u32>],
+    summary: &RoutingSummary,
+) -> Result<()> {
+    let truth = out.join("truth");
+    fs::create_dir_all(&truth).map_err(|e| Error::io(&truth, e))?;
+    let files: [(&str, &[(u32, u32)]); 5] = [
+        ("view.txt", &data.view),
+        ("cart.txt", &data.cart),
+        ("buy.txt", &data.buy),
+        ("valid.txt", &data.valid),
+        ("test.txt", &data.test),
+    ];
+    for (name, pairs) in files {
+        write_atomic(&out.join(name), pairs_text(pairs).as_bytes())?;
+    }
+    let count = format!("{{\"user\": {}, \"item\": {}}}\n", cfg.users, cfg.items);
+    write_atomic(&out.join("count.txt"), count.as_bytes())?;
+    let toml = "name = \"synthetic-routing\"\nlayout = \"pairs\"\nbehaviors = [\"view\", \"cart\", \"buy\"]\n";
+    write_atomic(&out.join("dataset.toml"), toml.as_bytes())?;
+    let top10: String = (tops.iter().enumerate())
+        .map(|(u, top)| {
+            let items: Vec<String> = top.iter().map(|i| (i + 1).to_string()).collect();
+            format!("{} {}\n", u + 1, items.join(" "))
+        })
+        .collect();
+    let mut truth_files = vec![
+        (
+            "user_types.txt",
+            types_text(&data.world.habit, |t| Signal::ALL[t].name()),
+        ),
+        ("oracle_top10.txt", top10),
+        ("manifest.json", manifest(seed, cfg, summary)),
+        ("README.md", readme(seed, cfg, summary)),
+    ];
+    truth_files.extend(preference_files(&data.world));
+    for (name, text) in truth_files {
+        write_atomic(&truth.join(name), text.as_bytes())?;
+    }
+    Ok(())
+}
+
+/// `truth/manifest.json`: generator, seed, knobs and the reference rankings' figures.
+fn manifest(seed: u64, cfg: &RoutingConfig, s: &RoutingSummary) -> String {
+    let groups = ["all", "cart", "repeat", "popular"];
+    let scores: serde_json::Map<String, serde_json::Value> = (groups.iter().zip(&s.scores))
+        .map(|(g, row)| {
+            let m: serde_json::Map<String, serde_json::Value> = row
+                .iter()
+                .map(|r| {
+                    (
+                        r.name.clone(),
+                        serde_json::json!({"HR@10": r.hr, "NDCG@10": r.ndcg}),
+                    )
+                })
+                .collect();
+            (g.to_string(), serde_json::Value::Object(m))
+        })
+        .collect();
+    let v = serde_json::json!({
+        "generator": "routing",
+        "seed": seed,
+        "users": cfg.users,
+        "items": cfg.items,
+        "config": format!("{cfg:?}"),
+        "type_counts": {"cart": s.type_counts[0], "repeat": s.type_counts[1], "popular": s.type_counts[2]},
+        "test": "test.txt",
+        "scores": scores,
+    });
+    format!("{}\n", serde_json::to_string_pretty(&v).unwrap_or_default())
+}
+
+/// The command that regenerates the data.
+fn command(seed: u64, cfg: &RoutingConfig) -> String {
+    let mut c = format!(
+        "mclmr synth --generator routing --out <dir> --seed {seed} --users {} --items {}",
+        cfg.users, cfg.items
+    );
+    let d = RoutingConfig::default();
+    let density = cfg.mean_views / d.mean_views;
+    let cli = RoutingConfig {
+        users: cfg.users,
+        items: cfg.items,
+        mean_views: d.mean_views * density,
+        mean_extra_buys: d.mean_extra_buys * density,
+        ..d
+    };
+    if (density - 1.0).abs() > 1e-12 {
+        let _ = write!(c, " --density {density}");
+    }
+    if *cfg != cli {
+        c.push_str("  # other knobs set through `mclmr::synth::RoutingConfig`, listed below");
+    }
+    c
+}
+
+/// `truth/README.md`: files, mechanism, knobs and the reference rankings per type.
+fn readme(seed: u64, cfg: &RoutingConfig, s: &RoutingSummary) -> String {
+    let mut r = String::new();
+    let groups = ["all users", "cart", "repeat", "popular"];
+    let mut table = String::from("| ranking |");
+    for g in groups {
+        let _ = write!(table, " {g} |");
+    }
+    table.push_str("\n|---|---:|---:|---:|---:|\n");
+    for (k, name) in RANKINGS.iter().enumerate() {
+        let _ = write!(table, "| `{name}` |");
+        for row in &s.scores {
+            let _ = write!(table, " {:.4} / {:.4} |", row[k].hr, row[k].ndcg);
+        }
+        table.push('\n');
+    }
+    let [c, rp, p] = s.type_counts;
+    let _ = write!(
+        r,
+        r#"# Routing scenario: users whose purchases follow different behaviors (ground truth)
+
+Generated by `mclmr synth --generator routing` with **seed {seed}**:
+
+    {command}
+
+The same seed and parameters give byte-identical files. Layout as `synth`'s (`view.txt`,
+`cart.txt`, `buy.txt` training purchases, `valid.txt`, `test.txt`, `count.txt`,
+`dataset.toml`; 1-based `user item` pairs, sorted), except that **`view.txt` repeats a pair once
+per view** (the loader counts repeats: the evidence feature `log(1 + count)` sees them). There is
+no `test_do.txt`: this scenario has no confounder.
+
+## Mechanism
+1. Preference `pref(u,i) = θ_u·φ_i + q_i` and visibility v_i as in `synth` (k = {dim},
+   q_i ~ N(0, {q}²), v_i ~ N(0, {v}²)). Each user gets a **signal type** (exact quotas of the
+   shares {shares:?}): {c} `cart`, {rp} `repeat`, {p} `popular`.
+2. Views: `n_u = max({min_views}, Poisson({mv}))` distinct items, Plackett–Luce on
+   `{vp}·pref + v_i`.
+3. Wanted items, `4 + Poisson({mb})` of them (at most n_u/2): for `cart` and `repeat` users a
+   Plackett–Luce draw among the viewed items on `{bp}·pref`; for `popular` users among **all**
+   items on `{pw}·v_i + {bp}·pref`, irrespective of the history.
+4. Carts: a `cart` user carts a wanted item with probability {cs}, any other viewed item with
+   {cn}; other users cart every viewed item with the rate a `cart` user with their view and
+   purchase counts would have, `(m·{cs} + (n_u − m)·{cn}) / n_u` (m wanted items).
+5. Repeat views: a `repeat` user views a wanted item `1 + Poisson({rs})` times, any other viewed
+   item `1 + Poisson({rn})` times; other users view every viewed item `1 + Poisson` of the
+   matching mean rate. So the volume of a behavior does not reveal the type; which items it
+   touches does.
+6. Splits: one wanted item per user, uniformly, to `test.txt`, another to `valid.txt`, the rest
+   to `buy.txt`.
+7. Coverage: an item in no behavior gets one view by the user who prefers it most
+   ({coverage} views).
+
+`truth/`: `user_types.txt` (`user type`, type ∈ cart, repeat, popular), `oracle_top10.txt`
+(`user i1 … i10`: the top 10 of `oracle_type_rule`, training and valid purchases masked),
+`user_factors.txt`, `item_factors.txt`, `item_quality.txt`, `item_visibility.txt` (6
+decimals), `manifest.json` (the figures below, machine-readable), this file.
+
+## Reference rankings (HR@10 / NDCG@10 on test.txt, full ranking, training and valid purchases masked as `mclmr eval` does)
+Popularity is `ln(1 + n_i) / ln(2 + max n)` of the training purchases. `oracle_type_rule`
+knows each user's type: `cart` users' carted items first, then their other viewed items;
+`repeat` users' viewed items by view count; then popularity (for `popular` users popularity only). The type-blind rules apply one
+of these to everybody; `view_cart_rule` is `mclmr train --backbone rule-view-cart` (viewed and
+carted, viewed, carted, then popularity).
+
+{table}
+Config: `{cfg:?}`
+"#,
+        command = command(seed, cfg),
+        dim = cfg.dim,
+        q = cfg.quality_std,
+        v = cfg.visibility_std,
+        shares = cfg.shares,
+        min_views = cfg.min_views,
+        mv = cfg.mean_views,
+        vp = cfg.view_pref,
+        mb = cfg.mean_extra_buys,
+        bp = cfg.buy_pref,
+        pw = cfg.popular_weight,
+        cs = cfg.cart_signal,
+        cn = cfg.cart_noise,
+        rs = cfg.repeat_signal,
+        rn = cfg.repeat_noise,
+        coverage = s.coverage_views,
+    );
+    r
+}
