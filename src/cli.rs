@@ -52,6 +52,9 @@ pub enum Command {
         /// Print the commented default TOML.
         #[arg(long)]
         default: bool,
+        /// Print the commented reference of `dataset.toml` (every key of the data loader).
+        #[arg(long)]
+        dataset: bool,
     },
 }
 
@@ -172,6 +175,10 @@ pub struct SynthArgs {
     /// Number of items.
     #[arg(long, default_value_t = crate::synth::SynthConfig::default().items)]
     pub items: usize,
+    /// Instead of the causal dataset, write a headerless UserBehavior-style event log of this
+    /// many rows (`events.csv` and its `dataset.toml`), for load and size tests.
+    #[arg(long, value_name = "ROWS")]
+    pub event_log: Option<u64>,
 }
 
 /// Parses the arguments, runs the command and returns the process exit code.
@@ -214,8 +221,19 @@ fn run(cli: Cli) -> Result<()> {
         Some(Command::Recommend(a)) => model_cmd::run_recommend(a),
         Some(Command::Explain(a)) => model_cmd::run_explain(a),
         Some(Command::Export(a)) => model_cmd::run_export(a),
+        Some(Command::Config { dataset: true, .. }) => {
+            print!("{}", crate::data::config::DEFAULT_DATASET_TOML);
+            Ok(())
+        }
         Some(Command::Config { .. }) => {
             model_cmd::print_default_config();
+            Ok(())
+        }
+        Some(Command::Synth(args)) if args.event_log.is_some() => {
+            let rows = args.event_log.unwrap_or(0);
+            let summary =
+                crate::synth::events::write_event_log(&args.out, rows, args.users, args.items, args.seed)?;
+            println!("{summary}");
             Ok(())
         }
         Some(Command::Synth(args)) => {

@@ -21,6 +21,7 @@
 //! Everything is drawn from seeded [`rand::rngs::StdRng`] streams and written in sorted order, so
 //! the same seed and config give byte-identical files.
 
+pub mod events;
 mod model;
 mod oracle;
 mod write;

@@ -250,6 +250,8 @@ pub struct CsvShape {
     /// Byte range of the header and of every record (blank lines left out, `\r\n` ends
     /// excluded), so that a clean copy can be handed to a CSV parser.
     pub spans: Vec<std::ops::Range<usize>>,
+    /// Index (into `record_lines`) of every ragged record.
+    pub ragged_records: Vec<usize>,
 }
 
 impl CsvShape {
@@ -262,12 +264,46 @@ impl CsvShape {
         }
         out
     }
+
+    /// The clean copy without the ragged records (and without the header when the text has
+    /// none, see [`scan_csv_headerless`]); `record_lines` and `ragged_records` then describe it.
+    pub fn clean_copy_skipping_ragged(&mut self, body: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(body.len());
+        let first = self.spans.len() - self.record_lines.len();
+        let mut skip = self.ragged_records.iter().peekable();
+        let mut lines = Vec::with_capacity(self.record_lines.len());
+        for (k, r) in self.spans.iter().enumerate() {
+            if k >= first {
+                let rec = k - first;
+                if skip.peek() == Some(&&rec) {
+                    skip.next();
+                    continue;
+                }
+                lines.push(self.record_lines[rec]);
+            }
+            out.extend_from_slice(body.get(r.clone()).unwrap_or_default());
+            out.push(b'\n');
+        }
+        self.record_lines = lines;
+        out
+    }
+}
+
+/// [`scan_csv`] for a text without a header row: every record, the first included, must have
+/// `columns` fields; `header` is then `None` and `spans` holds records only.
+pub fn scan_csv_headerless(body: &[u8], sep: u8, columns: usize) -> CsvShape {
+    scan(body, sep, Some(columns))
 }
 
 /// Scans CSV/TSV bytes (see [`CsvShape`]). Blank lines are skipped; `"` quotes may hold
 /// separators and newlines; `""` inside quotes is a literal quote.
 pub fn scan_csv(body: &[u8], sep: u8) -> CsvShape {
+    scan(body, sep, None)
+}
+
+fn scan(body: &[u8], sep: u8, headerless: Option<usize>) -> CsvShape {
     let mut shape = CsvShape::default();
+    let mut in_header = headerless.is_none();
     let mut line = 1usize;
     let mut start_line = 1usize;
     let mut start = 0usize;
@@ -297,7 +333,7 @@ pub fn scan_csv(body: &[u8], sep: u8) -> CsvShape {
                 empty = false;
             }
             Some(c) if c == sep => {
-                if shape.header.is_none() {
+                if in_header {
                     header.push(csv_name(body.get(field_start..i).unwrap_or_default()));
                 }
                 fields += 1;
@@ -309,17 +345,24 @@ pub fn scan_csv(body: &[u8], sep: u8) -> CsvShape {
                 if !empty || !is_blank(text) {
                     let end = if text.ends_with(b"\r") { i - 1 } else { i };
                     shape.spans.push(start..end);
-                    if shape.header.is_none() {
+                    if in_header {
                         header.push(csv_name(body.get(field_start..i).unwrap_or_default()));
                         shape.header = Some(std::mem::take(&mut header));
                         shape.header_line = start_line;
+                        in_header = false;
                     } else {
-                        let want = shape.header.as_ref().map_or(0, Vec::len);
-                        if fields != want && shape.ragged.is_none() {
-                            shape.ragged = Some((start_line, fields));
-                            let end = text.iter().position(|&c| c == b'\n').unwrap_or(text.len());
-                            let first = text.get(..end).unwrap_or_default();
-                            shape.ragged_text = show(first.strip_suffix(b"\r").unwrap_or(first));
+                        let want = headerless
+                            .unwrap_or_else(|| shape.header.as_ref().map_or(0, Vec::len));
+                        if fields != want {
+                            if shape.ragged.is_none() {
+                                shape.ragged = Some((start_line, fields));
+                                let end =
+                                    text.iter().position(|&c| c == b'\n').unwrap_or(text.len());
+                                let first = text.get(..end).unwrap_or_default();
+                                shape.ragged_text =
+                                    show(first.strip_suffix(b"\r").unwrap_or(first));
+                            }
+                            shape.ragged_records.push(shape.record_lines.len());
                         }
                         shape
                             .record_lines
@@ -425,6 +468,15 @@ mod tests {
         assert_eq!(s.record_lines, vec![2, 3, 5]);
         assert_eq!(s.ragged, Some((5, 2)));
         assert_eq!(s.ragged_text, "1,2");
+        let body = b"1,2,buy\r\n1,2\r\n\n3,4,pv\n5";
+        let mut s = scan_csv_headerless(body, b',', 3);
+        assert_eq!((s.header.clone(), s.record_lines.clone()), (None, vec![1, 2, 4, 5]));
+        assert_eq!((s.ragged, s.ragged_records.clone()), (Some((2, 2)), vec![1, 3]));
+        assert_eq!(s.clean_copy_skipping_ragged(body), b"1,2,buy\n3,4,pv\n");
+        assert_eq!(s.record_lines, vec![1, 4]);
+        let mut s = scan_csv(b"u,i,b\n1,2\n1,2,buy\n", b',');
+        assert_eq!(s.clean_copy_skipping_ragged(b"u,i,b\n1,2\n1,2,buy\n"), b"u,i,b\n1,2,buy\n");
+        assert_eq!(s.record_lines, vec![3]);
         let s = scan_csv(b"u\ti\tb\n1\t2\tbuy\t\n", b'\t');
         assert_eq!(s.ragged, Some((2, 4)));
         assert_eq!(scan_csv(b"", b',').header, None);

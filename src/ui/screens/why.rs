@@ -202,6 +202,8 @@ fn render_head(app: &App, e: &Explanation, with_nearest: bool, area: Rect, buf: 
         (rank_in(&v.do_list, item), rank_in(&v.raw_list, item))
     });
     let pop = app.ctx.popularity.get(item as usize).copied().unwrap_or(0);
+    let pop_all = app.ctx.popularity_all.get(item as usize).copied().unwrap_or(0);
+    let target = app.ctx.target_name();
     let mut lines = vec![Line::from(vec![
         Span::styled(
             format!("do {:.4} ({rd})", e.score_do),
@@ -213,7 +215,10 @@ fn render_head(app: &App, e: &Explanation, with_nearest: bool, area: Rect, buf: 
             style(Meaning::Biased),
         ),
         Span::raw(format!("  raw − do {:+.4}", e.raw_minus_do)),
-        Span::styled(format!("  · item popularity {pop}"), style(Meaning::Muted)),
+        Span::styled(
+            format!("  · popularity {pop} training `{target}` · {pop_all} users of any behavior"),
+            style(Meaning::Muted),
+        ),
     ])];
     let has_nearest = e.nearest.iter().any(|n| !n.items.is_empty());
     if with_nearest && has_nearest {
@@ -244,7 +249,10 @@ fn render_head(app: &App, e: &Explanation, with_nearest: bool, area: Rect, buf: 
             style(Meaning::Muted),
         ));
     }
-    let title = format!("Why item {} for user {}", e.item, e.user);
+    let title = match app.data().item_meta.describe(item) {
+        Some(m) => format!("Why item {} ({m}) for user {}", e.item, e.user),
+        None => format!("Why item {} for user {}", e.item, e.user),
+    };
     Paragraph::new(lines)
         .wrap(Wrap { trim: true })
         .block(panel(&title))
