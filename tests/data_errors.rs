@@ -383,15 +383,17 @@ fn leave_one_out_split_of_a_tsv_log_with_string_ids() {
     assert_eq!(ds.user_ids, vec!["alice", "bob", "carol"]);
     assert_eq!(ds.item_ids, vec!["A", "B", "C", "D"]);
     assert_eq!(ds.behavior_names(), vec!["click", "purchase"]);
-    let (a, c) = (
+    let (a, b, c) = (
         ds.user_index("alice").unwrap(),
+        ds.user_index("bob").unwrap(),
         ds.user_index("carol").unwrap(),
     );
     let item = |s: &str| ds.item_index(s).unwrap();
-    // alice: B@3 A@5 D@7 C@9 -> test C, valid D (D is cold: dropped). carol: C, A, B tied -> file order.
-    assert_eq!(ds.test, vec![(a, item("C")), (c, item("B"))]);
+    // alice: B@3 A@5 D@7 C@9 -> test C, valid D (D is cold: dropped). bob: two items, A@1 B@2
+    // -> test B, no valid. carol: C, A, B tied -> file order.
+    assert_eq!(ds.test, vec![(a, item("C")), (b, item("B")), (c, item("B"))]);
     assert_eq!(ds.valid, vec![(c, item("A"))]);
-    assert_eq!(ds.target_train().len(), 5);
+    assert_eq!(ds.target_train().len(), 4);
     assert!(
         ds.notes.iter().any(|n| n.contains("1 pairs dropped")),
         "{:?}",
@@ -763,13 +765,14 @@ fn event_log_keys_with_bad_values_name_the_key_and_the_fix() {
         ),
         ("[events]\ntest_from = 0.5\n", &["only apply to split = \"time\"", "set split = \"time\""]),
         ("items = \"items.csv\"\n", &["item metadata file does not exist", "fix `items`"]),
-        ("items = \"shop.csv\"\n", &["item metadata file has no `item` column", "name the id column `item`"]),
+        ("items = \"meta/shop.csv\"\n", &["item metadata file has no `item` column", "name the id column `item`"]),
         ("split = \"time\"\n", &["unknown field `split`", "[events]"]),
     ];
     for (toml, phrases) in cases {
         let dir = tempfile::tempdir().unwrap();
         std::fs::write(dir.path().join("events.csv"), log).unwrap();
-        std::fs::write(dir.path().join("shop.csv"), "id,name\n1,mug\n").unwrap();
+        std::fs::create_dir(dir.path().join("meta")).unwrap();
+        std::fs::write(dir.path().join("meta/shop.csv"), "id,name\n1,mug\n").unwrap();
         std::fs::write(dir.path().join("dataset.toml"), toml).unwrap();
         let (code, err) = validate(dir.path(), &[]);
         assert_eq!(code, 2, "{toml}: status {code}:\n{err}");
