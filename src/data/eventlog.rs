@@ -18,6 +18,7 @@ mod split;
 mod time;
 
 use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
 use std::path::{Path, PathBuf};
 
 use polars::prelude::DataFrame;
@@ -329,7 +330,20 @@ fn behavior_keys(
     let mut seen: Vec<(String, usize)> = Vec::new();
     let mut ignored: Vec<(String, usize)> = Vec::new();
     let mut bkeys = Vec::with_capacity(df.height());
+    // The previous row's value and key: most rows repeat the dominant behavior.
+    let mut last: Option<(&str, Option<usize>)> = None;
     for (row, v) in bvals.iter().enumerate() {
+        if let (Some((lv, lk)), Some(v)) = (last, v) {
+            if lv == v {
+                if lk.is_none() {
+                    if let Some(e) = ignored.iter_mut().find(|(s, _)| s == v.trim()) {
+                        e.1 += 1;
+                    }
+                }
+                bkeys.push(lk);
+                continue;
+            }
+        }
         let v = v.map(str::trim).filter(|v| !v.is_empty());
         let v = v.ok_or_else(|| {
             rows.bad(
@@ -364,6 +378,7 @@ fn behavior_keys(
                 e.1 += 1;
             }
         }
+        last = bvals.get(row).map(|raw| (raw, k));
         bkeys.push(k);
     }
     for (v, n) in &ignored {
@@ -403,16 +418,26 @@ fn item_meta_from_log(
         .iter()
         .map(|c| string_column(df, c, rows))
         .collect::<Result<_>>()?;
-    let mut first: HashMap<u32, Vec<String>> = HashMap::new();
-    let iters: Vec<Vec<Option<&str>>> = cols.iter().map(|c| c.iter().collect()).collect();
+    // First row of every item (a multiplicative hash: 10 M rows of u32 keys), then the values
+    // of that row; an empty value is filled from a later row of the item, if any.
+    let mut first: HashMap<u32, usize, BuildHasherDefault<MulHash>> = HashMap::default();
     for (r, &k) in ikeys.iter().enumerate() {
-        let e = first
-            .entry(k)
-            .or_insert_with(|| vec![String::new(); cols.len()]);
-        for (c, vals) in iters.iter().enumerate() {
-            if e[c].is_empty() {
-                if let Some(v) = vals.get(r).copied().flatten().map(str::trim) {
-                    e[c] = v.to_string();
+        first.entry(k).or_insert(r);
+    }
+    let value = |c: usize, r: usize| -> String {
+        cols[c].get(r).map(str::trim).unwrap_or_default().to_string()
+    };
+    let mut first: HashMap<u32, Vec<String>> = first
+        .into_iter()
+        .map(|(k, r)| (k, (0..cols.len()).map(|c| value(c, r)).collect()))
+        .collect();
+    if first.values().any(|v| v.iter().any(String::is_empty)) {
+        for (r, &k) in ikeys.iter().enumerate() {
+            if let Some(e) = first.get_mut(&k) {
+                for (c, slot) in e.iter_mut().enumerate() {
+                    if slot.is_empty() {
+                        *slot = value(c, r);
+                    }
                 }
             }
         }
@@ -493,4 +518,25 @@ fn behavior_order(
     }
     order.push(DEFAULT_TARGET.to_string());
     Ok(order)
+}
+
+/// A multiplicative hash for `u32` keys (Fibonacci hashing): far cheaper than SipHash on the
+/// per-row maps of a large log, whose keys are ids, not attacker-chosen text.
+#[derive(Default, Clone, Copy)]
+struct MulHash(u64);
+
+impl Hasher for MulHash {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0.rotate_left(8) ^ u64::from(b)).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+        }
+    }
+
+    fn write_u32(&mut self, v: u32) {
+        self.0 = (u64::from(v) ^ self.0).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+    }
 }

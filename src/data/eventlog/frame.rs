@@ -84,6 +84,13 @@ pub(super) fn id_column(
         ));
     }
     let vals = string_column(df, col, rows)?;
+    // Fast path (no hashing): every id a canonical number, the usual case of a large log.
+    if let Some((keys, floats)) = canonical_numbers(&vals) {
+        if let Some((n, example)) = floats {
+            notes.push(float_note(rows, n, kind, &example));
+        }
+        return Ok((KeySpace::Numeric, keys));
+    }
     let mut index: HashMap<String, u32> = HashMap::new();
     let mut strings: Vec<String> = Vec::new();
     let mut keys = Vec::with_capacity(vals.len());
@@ -129,10 +136,7 @@ pub(super) fn id_column(
         keys.push(k);
     }
     if float_ids > 0 {
-        notes.push(format!(
-            "{}: {float_ids} {kind} ids written as whole floats (`{float_example}.0`) read as `{float_example}`",
-            rows.file().display()
-        ));
+        notes.push(float_note(rows, float_ids, kind, &float_example));
     }
     // Canonical numbers (no sign, no leading zero, ≤ u32::MAX) become numeric keys.
     let numeric: Option<Vec<u32>> = strings
@@ -146,6 +150,46 @@ pub(super) fn id_column(
         ),
         None => (KeySpace::Interned(strings), keys),
     })
+}
+
+fn float_note(rows: &Rows, n: usize, kind: &str, example: &str) -> String {
+    format!(
+        "{}: {n} {kind} ids written as whole floats (`{example}.0`) read as `{example}`",
+        rows.file().display()
+    )
+}
+
+/// The ids as numbers when every value is a canonical number ≤ `u32::MAX` (`266079.0` read as
+/// `266079`), with the count and first example of such float-written ids; `None` otherwise.
+#[allow(clippy::type_complexity)]
+fn canonical_numbers(vals: &StringChunked) -> Option<(Vec<u32>, Option<(usize, String)>)> {
+    let mut keys = Vec::with_capacity(vals.len());
+    let mut floats: Option<(usize, String)> = None;
+    for v in vals.iter() {
+        let v = v?.trim();
+        let w = match v.strip_suffix(".0") {
+            Some(w) if !w.is_empty() => {
+                let e = floats.get_or_insert_with(|| (0, w.to_string()));
+                e.0 += 1;
+                w
+            }
+            _ => v,
+        };
+        let b = w.as_bytes();
+        if b.is_empty() || b.len() > 10 || (b.len() > 1 && b[0] == b'0') {
+            return None;
+        }
+        let mut n: u64 = 0;
+        for &c in b {
+            let d = c.wrapping_sub(b'0');
+            if d > 9 {
+                return None;
+            }
+            n = n * 10 + u64::from(d);
+        }
+        keys.push(u32::try_from(n).ok()?);
+    }
+    Some((keys, floats))
 }
 
 /// A column as text (cast when it is not).
@@ -265,8 +309,14 @@ pub(super) fn read_csv(
         .iter()
         .filter_map(|&k| shape.record_lines.get(k).copied())
         .collect();
-    let copy = shape.clean_copy_skipping_ragged(body);
-    drop(bytes);
+    // A clean file (LF ends, no blank lines, no BOM, nothing skipped) goes to polars as read.
+    let copy = if ragged.is_empty() && body.len() == bytes.len() && shape.is_clean(body) {
+        bytes
+    } else {
+        let c = shape.clean_copy_skipping_ragged(body);
+        drop(bytes);
+        c
+    };
     if !ragged.is_empty() {
         let first: Vec<String> = ragged.iter().take(5).map(u32::to_string).collect();
         notes.push(format!(

@@ -65,17 +65,14 @@ pub(super) fn timestamps(
     strict: bool,
 ) -> Result<(Vec<f64>, String)> {
     let all = string_column(df, col, rows)?;
-    let vals: Vec<Option<&str>> = all.iter().collect();
     let picked: Vec<usize> = match subset {
         Some(s) => s.to_vec(),
-        None => (0..vals.len()).collect(),
+        None => (0..all.len()).collect(),
     };
     let mut text = Vec::with_capacity(picked.len());
     for &r in &picked {
-        match vals
+        match all
             .get(r)
-            .copied()
-            .flatten()
             .map(str::trim)
             .filter(|v| !v.is_empty())
         {
