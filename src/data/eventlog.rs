@@ -298,7 +298,8 @@ pub fn read_event_log(
     let item_meta = if cfg.item_columns.is_empty() {
         None
     } else {
-        Some(item_meta_from_log(&df, cfg, &items, &ikeys, &rows)?)
+        let kept = |r: usize| !dropped[r] && bkeys[r].and_then(|b| slot[b]).is_some();
+        Some(item_meta_from_log(&df, cfg, &items, &ikeys, &kept, &rows)?)
     };
     Ok(RawData {
         behaviors: out,
@@ -405,12 +406,13 @@ fn behavior_keys(
     Ok((bkeys, slot, order))
 }
 
-/// The first non-empty value of each `item_columns` column for every item of the log.
+/// The first non-empty value of each `item_columns` column for every item of the rows kept.
 fn item_meta_from_log(
     df: &DataFrame,
     cfg: &EventsConfig,
     items: &KeySpace,
     ikeys: &[u32],
+    kept: &dyn Fn(usize) -> bool,
     rows: &Rows,
 ) -> Result<RawItemMeta> {
     let cols: Vec<_> = cfg
@@ -422,7 +424,9 @@ fn item_meta_from_log(
     // of that row; an empty value is filled from a later row of the item, if any.
     let mut first: HashMap<u32, usize, BuildHasherDefault<MulHash>> = HashMap::default();
     for (r, &k) in ikeys.iter().enumerate() {
-        first.entry(k).or_insert(r);
+        if kept(r) {
+            first.entry(k).or_insert(r);
+        }
     }
     let value = |c: usize, r: usize| -> String {
         cols[c].get(r).map(str::trim).unwrap_or_default().to_string()
