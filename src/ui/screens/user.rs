@@ -239,8 +239,9 @@ fn render_list(app: &App, view: &UserView, raw: bool, area: Rect, buf: &mut Buff
     let focused = app.user.raw_focus == raw;
     let data = app.data();
     let meta_col = data.item_meta.label_column();
-    // Narrow lists drop the popularity column and shorten scores and moves.
-    let compact = area.width < 36;
+    // Narrow lists drop the popularity column and shorten scores and moves; a metadata column
+    // needs the room of a wider list.
+    let compact = area.width < if meta_col.is_some() { 48 } else { 36 };
     let rows: Vec<Row> = list
         .iter()
         .zip(moves)
