@@ -231,8 +231,9 @@ fn run(cli: Cli) -> Result<()> {
         }
         Some(Command::Synth(args)) if args.event_log.is_some() => {
             let rows = args.event_log.unwrap_or(0);
-            let summary =
-                crate::synth::events::write_event_log(&args.out, rows, args.users, args.items, args.seed)?;
+            let summary = crate::synth::events::write_event_log(
+                &args.out, rows, args.users, args.items, args.seed,
+            )?;
             println!("{summary}");
             Ok(())
         }

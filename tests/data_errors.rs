@@ -391,7 +391,10 @@ fn leave_one_out_split_of_a_tsv_log_with_string_ids() {
     let item = |s: &str| ds.item_index(s).unwrap();
     // alice: B@3 A@5 D@7 C@9 -> test C, valid D (D is cold: dropped). bob: two items, A@1 B@2
     // -> test B, no valid. carol: C, A, B tied -> file order.
-    assert_eq!(ds.test, vec![(a, item("C")), (b, item("B")), (c, item("B"))]);
+    assert_eq!(
+        ds.test,
+        vec![(a, item("C")), (b, item("B")), (c, item("B"))]
+    );
     assert_eq!(ds.valid, vec![(c, item("A"))]);
     assert_eq!(ds.target_train().len(), 4);
     assert!(
@@ -727,7 +730,8 @@ fn parquet_with_a_boolean_user_or_integer_behavior_column() {
 /// with status 2 and a message naming the key and the fix.
 #[test]
 fn event_log_keys_with_bad_values_name_the_key_and_the_fix() {
-    let log = "user,item,behavior,timestamp\n1,1,view,1\n1,2,buy,2\n1,3,buy,3\n1,2,view,3\n1,3,view,3\n";
+    let log =
+        "user,item,behavior,timestamp\n1,1,view,1\n1,2,buy,2\n1,3,buy,3\n1,2,view,3\n1,3,view,3\n";
     let cases: &[(&str, &[&str])] = &[
         ("[events]\nheader = false\n", &["header = false needs `columns`", "columns = ["]),
         ("[events]\nheader = \"no\"\n", &["invalid dataset config", "header"]),

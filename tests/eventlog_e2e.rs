@@ -47,9 +47,20 @@ item_columns = ["category"]
     assert_eq!(data.n_users(), 66_454, "{:?}", data.notes);
     assert_eq!(data.n_items(), 84_793);
     assert_eq!(data.behavior_names(), ["pv", "fav", "cart", "buy"]);
-    assert!(data.notes.iter().any(|n| n.contains("read as unix seconds (2017-11-26 01:00:00 UTC")), "{:?}", data.notes);
+    assert!(
+        data.notes
+            .iter()
+            .any(|n| n.contains("read as unix seconds (2017-11-26 01:00:00 UTC")),
+        "{:?}",
+        data.notes
+    );
     // Most users of a two-hour window buy once: leave-one-out serves those with two items too.
-    assert!(data.test.len() >= 20, "{} test pairs: {:?}", data.test.len(), data.notes);
+    assert!(
+        data.test.len() >= 20,
+        "{} test pairs: {:?}",
+        data.test.len(),
+        data.notes
+    );
     assert_eq!(data.item_meta.columns, ["category"]);
     let i = data.item_index("1715").unwrap();
     assert_eq!(data.item_label(i), Some("1464116"));
@@ -78,8 +89,16 @@ item_columns = ["category"]
     let screen = d.render(120, 40).backend().to_string();
     let view = d.app.user.view.ready().expect("the user view is ready");
     let first = view.do_list.first().expect("a recommendation").0;
-    let cat = d.app.data().item_label(first).expect("every item of the log has a category").to_string();
+    let cat = d
+        .app
+        .data()
+        .item_label(first)
+        .expect("every item of the log has a category")
+        .to_string();
     assert!(screen.contains("category"), "{screen}");
-    assert!(screen.contains(&cat), "category {cat} of the first item not shown:\n{screen}");
+    assert!(
+        screen.contains(&cat),
+        "category {cat} of the first item not shown:\n{screen}"
+    );
     assert!(screen.contains("pv"), "{screen}");
 }

@@ -59,10 +59,18 @@ pv = "view"
     let ds = load(dir.path());
     assert_eq!(ds.behavior_names(), ["view", "buy"]);
     assert_eq!(ds.n_users(), 6);
-    assert!(has_note(&ds, "1 rows with a field count other than 5 skipped"), "{:?}", ds.notes);
+    assert!(
+        has_note(&ds, "1 rows with a field count other than 5 skipped"),
+        "{:?}",
+        ds.notes
+    );
     assert!(has_note(&ds, "line 37"), "{:?}", ds.notes);
     assert!(has_note(&ds, "read as unix seconds"), "{:?}", ds.notes);
-    assert!(has_note(&ds, "behavior `pv` read as `view`"), "{:?}", ds.notes);
+    assert!(
+        has_note(&ds, "behavior `pv` read as `view`"),
+        "{:?}",
+        ds.notes
+    );
     assert_eq!(ds.test.len(), 6, "every user's last buy is test");
     let i = ds.item_index("101").unwrap();
     assert_eq!(ds.item_label(i), Some("9001"));
@@ -70,8 +78,14 @@ pv = "view"
     assert_eq!(ds.item_meta.describe(i).as_deref(), Some("category 9001"));
     // Without `bad_rows = "skip"` the cut row stops the load and the message says how to skip.
     let toml = std::fs::read_to_string(dir.path().join("dataset.toml")).unwrap();
-    write(dir.path(), "dataset.toml", &toml.replace("bad_rows = \"skip\"\n", ""));
-    let e = load_dataset(dir.path(), &LoadOptions::default()).unwrap_err().to_string();
+    write(
+        dir.path(),
+        "dataset.toml",
+        &toml.replace("bad_rows = \"skip\"\n", ""),
+    );
+    let e = load_dataset(dir.path(), &LoadOptions::default())
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("UserBehavior.csv:37"), "{e}");
     assert!(e.contains("bad_rows = \"skip\""), "{e}");
     assert!(e.contains("looks cut short"), "{e}");
@@ -123,8 +137,16 @@ purchase = "buy"
 "#,
     );
     let ds = load(dir.path());
-    assert!(has_note(&ds, "date-time text with a zone"), "{:?}", ds.notes);
-    assert!(has_note(&ds, "test from 2019-10-02 00:00:00 UTC (8 `buy` events)"), "{:?}", ds.notes);
+    assert!(
+        has_note(&ds, "date-time text with a zone"),
+        "{:?}",
+        ds.notes
+    );
+    assert!(
+        has_note(&ds, "test from 2019-10-02 00:00:00 UTC (8 `buy` events)"),
+        "{:?}",
+        ds.notes
+    );
     assert!(!ds.test.is_empty());
     let i = ds.item_index("1001").unwrap();
     assert_eq!(ds.item_label(i), Some("electronics.smartphone"));
@@ -134,7 +156,10 @@ purchase = "buy"
     write(
         dir.path(),
         "dataset.toml",
-        &toml.replace("test_from = \"2019-10-02 00:00:00 UTC\"", "test_from = 0.75\nvalid_from = 0.5"),
+        &toml.replace(
+            "test_from = \"2019-10-02 00:00:00 UTC\"",
+            "test_from = 0.75\nvalid_from = 0.5",
+        ),
     );
     let ds = load(dir.path());
     assert!(has_note(&ds, "valid from"), "{:?}", ds.notes);
@@ -143,11 +168,16 @@ purchase = "buy"
 #[test]
 fn jd_monthly_files_numeric_codes_float_ids_and_ignored_rows() {
     let dir = tempfile::tempdir().unwrap();
-    for (month, day) in [("201602", "02-01"), ("201603", "03-01"), ("201604", "04-01")] {
+    for (month, day) in [
+        ("201602", "02-01"),
+        ("201603", "03-01"),
+        ("201604", "04-01"),
+    ] {
         let mut log = String::from("user_id,sku_id,time,model_id,type,cate,brand\n");
         for u in 0..5u32 {
             for (k, code) in ["1", "2", "3", "4", "5", "6", "4"].iter().enumerate() {
-                let sku = 70 + (u + k as u32 + month.len() as u32 + day.len() as u32) % 11
+                let sku = 70
+                    + (u + k as u32 + month.len() as u32 + day.len() as u32) % 11
                     + if month == "201604" { 3 } else { 0 };
                 let line = format!(
                     "{}.0,{sku},2016-{day} 0{}:00:0{k},,{code},4,214\n",
@@ -184,17 +214,33 @@ item_columns = ["cate", "brand"]
     );
     let ds = load(dir.path());
     assert!(has_note(&ds, "read 3 files as one log, in name order: JData_Action_201602.csv (40 rows), JData_Action_201603.csv"), "{:?}", ds.notes);
-    assert!(has_note(&ds, "15 `3` rows dropped (ignore_behaviors)"), "{:?}", ds.notes);
+    assert!(
+        has_note(&ds, "15 `3` rows dropped (ignore_behaviors)"),
+        "{:?}",
+        ds.notes
+    );
     assert!(has_note(&ds, "read as `266079`"), "{:?}", ds.notes);
     assert!(has_note(&ds, "without a zone"), "{:?}", ds.notes);
     assert!(ds.user_index("266079").is_some());
     assert_eq!(ds.behavior_names(), ["view", "cart", "collect", "buy"]);
     // An unknown code still stops the load, naming both ways out.
     let toml = std::fs::read_to_string(dir.path().join("dataset.toml")).unwrap();
-    write(dir.path(), "dataset.toml", &toml.replace("\"3\", \"6\"", "\"3\""));
-    let e = load_dataset(dir.path(), &LoadOptions::default()).unwrap_err().to_string();
-    assert!(e.contains("unknown behavior value") && e.contains("`6`"), "{e}");
-    assert!(e.contains("[events.rename]") && e.contains("ignore_behaviors"), "{e}");
+    write(
+        dir.path(),
+        "dataset.toml",
+        &toml.replace("\"3\", \"6\"", "\"3\""),
+    );
+    let e = load_dataset(dir.path(), &LoadOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("unknown behavior value") && e.contains("`6`"),
+        "{e}"
+    );
+    assert!(
+        e.contains("[events.rename]") && e.contains("ignore_behaviors"),
+        "{e}"
+    );
 }
 
 #[test]
@@ -205,9 +251,14 @@ fn timestamps_that_mix_formats_name_a_line_of_each() {
         "events.csv",
         "user,item,behavior,timestamp\n1,1,buy,1511658000\n1,2,buy,2017-11-26 01:00:00\n1,3,buy,1511658100\n",
     );
-    let e = load_dataset(dir.path(), &LoadOptions::default()).unwrap_err().to_string();
+    let e = load_dataset(dir.path(), &LoadOptions::default())
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("events.csv:3"), "{e}");
-    assert!(e.contains("mixes formats: unix seconds (first at line 2)"), "{e}");
+    assert!(
+        e.contains("mixes formats: unix seconds (first at line 2)"),
+        "{e}"
+    );
     assert!(e.contains("(first at line 3)"), "{e}");
 }
 
@@ -223,11 +274,24 @@ fn leave_one_out_serves_users_with_two_target_items() {
     let t: Vec<(&str, &str)> = ds
         .test
         .iter()
-        .map(|&(u, i)| (ds.user_ids[u as usize].as_str(), ds.item_ids[i as usize].as_str()))
+        .map(|&(u, i)| {
+            (
+                ds.user_ids[u as usize].as_str(),
+                ds.item_ids[i as usize].as_str(),
+            )
+        })
         .collect();
     assert_eq!(t, [("1", "2"), ("2", "3")]);
-    assert_eq!(ds.valid.len(), 1, "only the user with 3 items gives a validation item");
-    assert!(has_note(&ds, "1 users with 2 items give a test item only"), "{:?}", ds.notes);
+    assert_eq!(
+        ds.valid.len(),
+        1,
+        "only the user with 3 items gives a validation item"
+    );
+    assert!(
+        has_note(&ds, "1 users with 2 items give a test item only"),
+        "{:?}",
+        ds.notes
+    );
 }
 
 #[test]
@@ -251,12 +315,26 @@ fn an_items_file_with_duplicate_and_unknown_ids_gives_notes() {
     let ds = load(dir.path());
     let i = ds.item_index("1").unwrap();
     assert_eq!(ds.item_label(i), Some("Red mug, large"));
-    assert_eq!(ds.item_meta.describe(i).as_deref(), Some("name Red mug, large · price 4.5"));
-    assert_eq!(ds.item_label(ds.item_index("2").unwrap()), Some("Blue plate"));
+    assert_eq!(
+        ds.item_meta.describe(i).as_deref(),
+        Some("name Red mug, large · price 4.5")
+    );
+    assert_eq!(
+        ds.item_label(ds.item_index("2").unwrap()),
+        Some("Blue plate")
+    );
     assert_eq!(ds.item_display(ds.item_index("4").unwrap()), "4");
     assert!(has_note(&ds, "1 rows repeat an item id"), "{:?}", ds.notes);
-    assert!(has_note(&ds, "1 items not in the dataset ignored (e.g. `99`)"), "{:?}", ds.notes);
-    assert!(has_note(&ds, "2 of 4 items have no metadata"), "{:?}", ds.notes);
+    assert!(
+        has_note(&ds, "1 items not in the dataset ignored (e.g. `99`)"),
+        "{:?}",
+        ds.notes
+    );
+    assert!(
+        has_note(&ds, "2 of 4 items have no metadata"),
+        "{:?}",
+        ds.notes
+    );
 }
 
 #[test]

@@ -387,7 +387,7 @@ impl EventsConfig {
                         None,
                         format!("[events] {key} as a fraction must lie strictly between 0 and 1"),
                         f.to_string(),
-                        &format!("e.g. {key} = 0.9 (the last tenth of the time range), or a date-time such as {key} = \"2017-11-26 03:00:00\""),
+                        format!("e.g. {key} = 0.9 (the last tenth of the time range), or a date-time such as {key} = \"2017-11-26 03:00:00\""),
                     ))
                 }
                 Some(TimeCut::At(s)) => match super::eventlog::parse_time(s) {
@@ -397,7 +397,7 @@ impl EventsConfig {
                         None,
                         format!("[events] {key} is not a date-time"),
                         s.clone(),
-                        &format!("write it as {key} = \"2017-11-26 03:00:00\" (optionally with a zone: UTC, Z, +08:00), or as a fraction such as {key} = 0.9"),
+                        format!("write it as {key} = \"2017-11-26 03:00:00\" (optionally with a zone: UTC, Z, +08:00), or as a fraction such as {key} = 0.9"),
                     )),
                 },
                 _ => Ok(None),
@@ -412,7 +412,8 @@ impl EventsConfig {
                 "set test_from = 0.9 (a fraction of the time range) or test_from = \"2017-11-26 03:00:00\"",
             );
         }
-        if self.split != SplitRule::Time && (self.test_from.is_some() || self.valid_from.is_some()) {
+        if self.split != SplitRule::Time && (self.test_from.is_some() || self.valid_from.is_some())
+        {
             return bad(
                 "[events] test_from / valid_from only apply to split = \"time\"".into(),
                 format!("{:?}", self.split).to_lowercase(),
@@ -425,12 +426,17 @@ impl EventsConfig {
         };
         let order_bad = match (test, valid) {
             (Some(t), Some(v)) => v >= t,
-            _ => matches!((frac(&self.test_from), frac(&self.valid_from)), (Some(t), Some(v)) if v >= t),
+            _ => {
+                matches!((frac(&self.test_from), frac(&self.valid_from)), (Some(t), Some(v)) if v >= t)
+            }
         };
         if order_bad {
             return bad(
                 "[events] valid_from must come before test_from".into(),
-                format!("valid_from {:?}, test_from {:?}", self.valid_from, self.test_from),
+                format!(
+                    "valid_from {:?}, test_from {:?}",
+                    self.valid_from, self.test_from
+                ),
                 "set valid_from earlier than test_from (e.g. valid_from = 0.8, test_from = 0.9)",
             );
         }

@@ -29,8 +29,8 @@ use super::items::RawItemMeta;
 use super::load::RawData;
 use super::pairs::{RawPairs, AUX_FUNNEL, DEFAULT_TARGET};
 use crate::error::{Error, Result};
-use frame::{id_column, read_csv, read_parquet, string_column, Rows};
 pub use files::{events_files, lone_event_log};
+use frame::{id_column, read_csv, read_parquet, string_column, Rows};
 pub use split::{split_by_rule, Tag};
 use split::{split_by_time, split_from_column, timestamps};
 pub use time::{format_time, parse_time, TimeFormat};
@@ -46,7 +46,11 @@ fn ext(path: &Path) -> Option<String> {
 }
 
 /// Reads the files of a log (one, or the matches of a glob, in name order) into one frame.
-fn read_frames(files: &[PathBuf], cfg: &EventsConfig, notes: &mut Vec<String>) -> Result<(DataFrame, Rows)> {
+fn read_frames(
+    files: &[PathBuf],
+    cfg: &EventsConfig,
+    notes: &mut Vec<String>,
+) -> Result<(DataFrame, Rows)> {
     let mut df: Option<DataFrame> = None;
     let mut rows = Rows {
         files: files.to_vec(),
@@ -65,7 +69,11 @@ fn read_frames(files: &[PathBuf], cfg: &EventsConfig, notes: &mut Vec<String>) -
                     .as_deref()
                     .and_then(separator_byte)
                     .unwrap_or(if tab { b'\t' } else { b',' });
-                let cols = if cfg.header { None } else { cfg.columns.as_deref() };
+                let cols = if cfg.header {
+                    None
+                } else {
+                    cfg.columns.as_deref()
+                };
                 let t = read_csv(file, sep, cols, cfg.bad_rows == BadRows::Skip, notes)?;
                 (t.df, Some(t.lines), t.header)
             }
@@ -75,7 +83,10 @@ fn read_frames(files: &[PathBuf], cfg: &EventsConfig, notes: &mut Vec<String>) -
         rows.header = rows.header.or(header);
         sizes.push(format!(
             "{} ({} rows)",
-            file.file_name().map_or_else(|| file.display().to_string(), |f| f.to_string_lossy().into_owned()),
+            file.file_name().map_or_else(
+                || file.display().to_string(),
+                |f| f.to_string_lossy().into_owned()
+            ),
             part.height()
         ));
         rows.lines = match (rows.lines.take(), lines) {
@@ -89,8 +100,16 @@ fn read_frames(files: &[PathBuf], cfg: &EventsConfig, notes: &mut Vec<String>) -
         df = Some(match df {
             None => part,
             Some(mut acc) => {
-                let a: Vec<String> = acc.get_column_names().iter().map(|s| s.to_string()).collect();
-                let b: Vec<String> = part.get_column_names().iter().map(|s| s.to_string()).collect();
+                let a: Vec<String> = acc
+                    .get_column_names()
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect();
+                let b: Vec<String> = part
+                    .get_column_names()
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect();
                 if a != b {
                     return Err(Error::bad_data(
                         file,
@@ -141,7 +160,11 @@ pub fn read_table(file: &Path, notes: &mut Vec<String>) -> Result<DataFrame> {
     match ext(file).as_deref() {
         Some("parquet") => read_parquet(file),
         Some("csv" | "tsv") => {
-            let sep = if ext(file).as_deref() == Some("tsv") { b'\t' } else { b',' };
+            let sep = if ext(file).as_deref() == Some("tsv") {
+                b'\t'
+            } else {
+                b','
+            };
             Ok(read_csv(file, sep, None, false, notes)?.df)
         }
         _ => Err(Error::bad_data(
@@ -201,7 +224,10 @@ pub fn read_event_log(
         )
     };
     let has = |c: &str| names.iter().any(|n| n == c);
-    for c in [&cfg.user, &cfg.item, &cfg.behavior].into_iter().chain(&cfg.item_columns) {
+    for c in [&cfg.user, &cfg.item, &cfg.behavior]
+        .into_iter()
+        .chain(&cfg.item_columns)
+    {
         if !has(c) {
             return Err(missing(c));
         }
@@ -236,7 +262,14 @@ pub fn read_event_log(
             let col = ts_col.as_deref().unwrap_or("timestamp");
             let (ts, note) = timestamps(&df, col, None, &rows, true)?;
             notes.push(format!("{label}: {note}"));
-            let note = split_by_time(&ts, &is_target, cfg, &order[target], &mut tag_of, &mut dropped)?;
+            let note = split_by_time(
+                &ts,
+                &is_target,
+                cfg,
+                &order[target],
+                &mut tag_of,
+                &mut dropped,
+            )?;
             notes.push(format!("{label}: {note}"));
         }
         (None, _) => {
@@ -264,7 +297,9 @@ pub fn read_event_log(
     let mut valid = RawPairs::new("valid", source);
     let mut test = RawPairs::new("test", source);
     for (r, b) in bkeys.iter().enumerate() {
-        let Some(s) = b.and_then(|b| slot[b]) else { continue };
+        let Some(s) = b.and_then(|b| slot[b]) else {
+            continue;
+        };
         if dropped[r] {
             continue;
         }
@@ -383,11 +418,15 @@ fn behavior_keys(
         bkeys.push(k);
     }
     for (v, n) in &ignored {
-        notes.push(format!("{label}: {n} `{v}` rows dropped (ignore_behaviors)"));
+        notes.push(format!(
+            "{label}: {n} `{v}` rows dropped (ignore_behaviors)"
+        ));
     }
     for (from, to) in &cfg.rename {
         if index.contains_key(from.as_str()) {
-            notes.push(format!("{label}: behavior `{from}` read as `{to}` ([events.rename])"));
+            notes.push(format!(
+                "{label}: behavior `{from}` read as `{to}` ([events.rename])"
+            ));
         }
     }
     let order = behavior_order(&seen, behaviors, rows)?;
@@ -429,7 +468,11 @@ fn item_meta_from_log(
         }
     }
     let value = |c: usize, r: usize| -> String {
-        cols[c].get(r).map(str::trim).unwrap_or_default().to_string()
+        cols[c]
+            .get(r)
+            .map(str::trim)
+            .unwrap_or_default()
+            .to_string()
     };
     let mut first: HashMap<u32, Vec<String>> = first
         .into_iter()

@@ -32,7 +32,14 @@ pub struct ItemMeta {
 }
 
 /// Columns that name an item, preferred for the one-column display.
-const NAME_COLUMNS: [&str; 6] = ["name", "title", "product_name", "category", "category_code", "brand"];
+const NAME_COLUMNS: [&str; 6] = [
+    "name",
+    "title",
+    "product_name",
+    "category",
+    "category_code",
+    "brand",
+];
 
 impl ItemMeta {
     /// True when there is no metadata.
@@ -149,7 +156,11 @@ impl ItemMeta {
 /// duplicated id wins (with a note).
 pub fn read_items_file(path: &Path, notes: &mut Vec<String>) -> Result<RawItemMeta> {
     let df = read_table(path, notes)?;
-    let names: Vec<String> = df.get_column_names().iter().map(|s| s.to_string()).collect();
+    let names: Vec<String> = df
+        .get_column_names()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
     if !names.iter().any(|n| n == "item") {
         return Err(Error::bad_data(
             path,
@@ -192,7 +203,13 @@ pub fn read_items_file(path: &Path, notes: &mut Vec<String>) -> Result<RawItemMe
         }
         let vals = cols
             .iter()
-            .map(|c| c.get(r).cloned().flatten().map(|v| v.trim().to_string()).unwrap_or_default())
+            .map(|c| {
+                c.get(r)
+                    .cloned()
+                    .flatten()
+                    .map(|v| v.trim().to_string())
+                    .unwrap_or_default()
+            })
             .collect();
         by_id.insert(id.to_string(), vals);
     }

@@ -274,7 +274,10 @@ impl CsvShape {
         self.spans.first().is_some_and(|f| f.start == 0)
             && self.spans.windows(2).all(|w| w[0].end + 1 == w[1].start)
             && (last.end == body.len() || (last.end + 1 == body.len() && body[last.end] == b'\n'))
-            && self.spans.iter().all(|s| body.get(s.end.wrapping_sub(1)) != Some(&b'\r'))
+            && self
+                .spans
+                .iter()
+                .all(|s| body.get(s.end.wrapping_sub(1)) != Some(&b'\r'))
     }
 
     /// The clean copy without the ragged records (and without the header when the text has
@@ -367,8 +370,8 @@ fn scan(body: &[u8], sep: u8, headerless: Option<usize>) -> CsvShape {
                         shape.header_line = start_line;
                         in_header = false;
                     } else {
-                        let want = headerless
-                            .unwrap_or_else(|| shape.header.as_ref().map_or(0, Vec::len));
+                        let want =
+                            headerless.unwrap_or_else(|| shape.header.as_ref().map_or(0, Vec::len));
                         if fields != want {
                             if shape.ragged.is_none() {
                                 shape.ragged = Some((start_line, fields));
@@ -529,20 +532,35 @@ mod tests {
         assert_eq!(s.ragged_text, "1,2");
         let body = b"1,2,buy\r\n1,2\r\n\n3,4,pv\n5";
         let mut s = scan_csv_headerless(body, b',', 3);
-        assert_eq!((s.header.clone(), s.record_lines.clone()), (None, vec![1, 2, 4, 5]));
-        assert_eq!((s.ragged, s.ragged_records.clone()), (Some((2, 2)), vec![1, 3]));
+        assert_eq!(
+            (s.header.clone(), s.record_lines.clone()),
+            (None, vec![1, 2, 4, 5])
+        );
+        assert_eq!(
+            (s.ragged, s.ragged_records.clone()),
+            (Some((2, 2)), vec![1, 3])
+        );
         assert_eq!(s.clean_copy_skipping_ragged(body), b"1,2,buy\n3,4,pv\n");
         assert_eq!(s.record_lines, vec![1, 4]);
         let mut s = scan_csv(b"u,i,b\n1,2\n1,2,buy\n", b',');
-        assert_eq!(s.clean_copy_skipping_ragged(b"u,i,b\n1,2\n1,2,buy\n"), b"u,i,b\n1,2,buy\n");
+        assert_eq!(
+            s.clean_copy_skipping_ragged(b"u,i,b\n1,2\n1,2,buy\n"),
+            b"u,i,b\n1,2,buy\n"
+        );
         assert_eq!(s.record_lines, vec![3]);
         // The quote-free pass gives the same shape as the quote-aware one.
         let text: &[u8] = b"\n u,i ,b\r\n1,2,buy\r\n\n \t\n1,2\n3,4,5,6\n7,8,9";
         let mut quoted = text.to_vec();
         quoted.extend_from_slice(b"\n\"");
         let (a, b) = (scan_unquoted(text, b',', None), scan(&quoted, b',', None));
-        assert_eq!((&a.header, a.header_line, &a.record_lines[..]), (&b.header, b.header_line, &b.record_lines[..4]));
-        assert_eq!((a.ragged, &a.ragged_text, &a.ragged_records[..]), (b.ragged, &b.ragged_text, &b.ragged_records[..2]));
+        assert_eq!(
+            (&a.header, a.header_line, &a.record_lines[..]),
+            (&b.header, b.header_line, &b.record_lines[..4])
+        );
+        assert_eq!(
+            (a.ragged, &a.ragged_text, &a.ragged_records[..]),
+            (b.ragged, &b.ragged_text, &b.ragged_records[..2])
+        );
         assert_eq!(a.spans[..], b.spans[..5]);
         assert!(!a.is_clean(text));
         assert!(scan_csv(b"u,i\n1,2\n", b',').is_clean(b"u,i\n1,2\n"));

@@ -13,7 +13,12 @@ use rand::{Rng, SeedableRng};
 use crate::error::{Error, Result};
 
 /// `pv`, `fav`, `cart`, `buy` shares of UserBehavior (89.2 %, 3.1 %, 5.5 %, 2.3 %).
-const SHARES: [(&str, f64); 4] = [("pv", 0.892), ("fav", 0.031), ("cart", 0.055), ("buy", 0.022)];
+const SHARES: [(&str, f64); 4] = [
+    ("pv", 0.892),
+    ("fav", 0.031),
+    ("cart", 0.055),
+    ("buy", 0.022),
+];
 
 /// The `dataset.toml` written next to the log.
 pub const EVENT_LOG_TOML: &str = r#"# Written by `mclmr synth --event-log`: a headerless UserBehavior-style log.
@@ -30,7 +35,13 @@ item_columns = ["category"]
 
 /// Writes `dir/events.csv` (`rows` events over `users` users and `items` items, seeded) and
 /// `dir/dataset.toml`; returns a one-line summary.
-pub fn write_event_log(dir: &Path, rows: u64, users: usize, items: usize, seed: u64) -> Result<String> {
+pub fn write_event_log(
+    dir: &Path,
+    rows: u64,
+    users: usize,
+    items: usize,
+    seed: u64,
+) -> Result<String> {
     if rows == 0 || users == 0 || items == 0 {
         return Err(Error::bad_arg(
             "an event log needs rows, users and items",

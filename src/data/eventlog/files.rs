@@ -13,7 +13,10 @@ pub fn events_files(dir: &Path, file: Option<&Path>) -> Result<(Vec<PathBuf>, Pa
     match file {
         Some(f) => {
             let p = dir.join(f);
-            let name = p.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+            let name = p
+                .file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default();
             if name.contains(['*', '?']) {
                 let parent = p.parent().unwrap_or(dir);
                 let mut found = Vec::new();

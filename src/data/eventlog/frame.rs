@@ -284,9 +284,11 @@ pub(super) fn read_csv(
     }
     if let Some((line, found)) = shape.ragged {
         if !skip_bad {
-            let cut = crate::data::textscan::is_unterminated_last_line(body, line)
-                .then_some(" (the last line has no line end: the file looks cut short)")
-                .unwrap_or("");
+            let cut = if crate::data::textscan::is_unterminated_last_line(body, line) {
+                " (the last line has no line end: the file looks cut short)"
+            } else {
+                ""
+            };
             return Err(Error::bad_data(
                 file,
                 Some(line),
@@ -337,7 +339,11 @@ pub(super) fn read_csv(
             "add events (one per line)",
         ));
     }
-    if columns.is_none() && header.iter().any(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_digit() || b == b'.')) {
+    if columns.is_none()
+        && header
+            .iter()
+            .any(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_digit() || b == b'.'))
+    {
         notes.push(format!(
             "{}:{}: the header row `{}` looks like data; if the file has no header, set [events] header = false and columns = [...]",
             file.display(),
@@ -353,8 +359,7 @@ pub(super) fn read_csv(
         .finish()
         .map_err(|e| polars_err(file, e))?;
     if let Some(c) = columns {
-        df.set_column_names(c)
-            .map_err(|e| polars_err(file, e))?;
+        df.set_column_names(c).map_err(|e| polars_err(file, e))?;
     }
     // Rows map to lines only when polars saw the same records as the scan.
     let lines = if df.height() == shape.record_lines.len() {

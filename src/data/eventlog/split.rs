@@ -71,11 +71,7 @@ pub(super) fn timestamps(
     };
     let mut text = Vec::with_capacity(picked.len());
     for &r in &picked {
-        match all
-            .get(r)
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-        {
+        match all.get(r).map(str::trim).filter(|v| !v.is_empty()) {
             Some(v) => text.push(v),
             None => {
                 return Err(rows.bad(
@@ -148,13 +144,18 @@ pub(super) fn timestamps(
     let f = formats.first().map_or(TimeFormat::UnixSeconds, |x| x.0);
     let (lo, hi) = out
         .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &t| (l.min(t), h.max(t)));
-    Ok((out, format!(
-        "timestamps in column `{col}` read as {} ({} to {})",
-        f.describe(),
-        format_time(lo),
-        format_time(hi)
-    )))
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &t| {
+            (l.min(t), h.max(t))
+        });
+    Ok((
+        out,
+        format!(
+            "timestamps in column `{col}` read as {} ({} to {})",
+            f.describe(),
+            format_time(lo),
+            format_time(hi)
+        ),
+    ))
 }
 
 /// `split = "time"`: target rows from `test_from` on go to test, from `valid_from` on to
@@ -169,7 +170,9 @@ pub(super) fn split_by_time(
 ) -> Result<String> {
     let (lo, hi) = ts
         .iter()
-        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &t| (l.min(t), h.max(t)));
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &t| {
+            (l.min(t), h.max(t))
+        });
     let at = |c: &Option<TimeCut>| -> Option<f64> {
         match c {
             Some(TimeCut::Fraction(f)) => Some(lo + f * (hi - lo)),
@@ -196,7 +199,10 @@ pub(super) fn split_by_time(
         }
     }
     let valid_text = match valid {
-        Some(v) => format!(", valid from {} ({n_valid} `{target}` events)", format_time(v)),
+        Some(v) => format!(
+            ", valid from {} ({n_valid} `{target}` events)",
+            format_time(v)
+        ),
         None => String::new(),
     };
     Ok(format!(

@@ -179,13 +179,34 @@ mod tests {
         use TimeFormat::*;
         assert_eq!(at("1511658000"), Some((1_511_658_000, UnixSeconds)));
         assert_eq!(at("1511658000123"), Some((1_511_658_000, UnixMillis)));
-        assert_eq!(at("2019-10-01 00:00:00 UTC"), Some((1_569_888_000, DateTimeZone)));
+        assert_eq!(
+            at("2019-10-01 00:00:00 UTC"),
+            Some((1_569_888_000, DateTimeZone))
+        );
         assert_eq!(at("2016-01-31 23:59:02"), Some((1_454_284_742, DateTime)));
-        assert_eq!(at("2017-11-26T01:00:00Z"), Some((1_511_658_000, DateTimeZone)));
-        assert_eq!(at("2017-11-26T09:00:00+08:00"), Some((1_511_658_000, DateTimeZone)));
-        assert_eq!(at("2017-11-26T09:00:00.5+0800"), Some((1_511_658_000, DateTimeZone)));
+        assert_eq!(
+            at("2017-11-26T01:00:00Z"),
+            Some((1_511_658_000, DateTimeZone))
+        );
+        assert_eq!(
+            at("2017-11-26T09:00:00+08:00"),
+            Some((1_511_658_000, DateTimeZone))
+        );
+        assert_eq!(
+            at("2017-11-26T09:00:00.5+0800"),
+            Some((1_511_658_000, DateTimeZone))
+        );
         assert_eq!(at("2016-02-29"), Some((1_456_704_000, DateTime)));
-        for bad in ["2017-02-29", "2017-13-01", "26/11/2017", "pv", "", "nan", "1e9", "2017-11-26 25:00"] {
+        for bad in [
+            "2017-02-29",
+            "2017-13-01",
+            "26/11/2017",
+            "pv",
+            "",
+            "nan",
+            "1e9",
+            "2017-11-26 25:00",
+        ] {
             assert_eq!(parse_time(bad), None, "{bad}");
         }
         assert_eq!(format_time(1_511_658_000.0), "2017-11-26 01:00:00 UTC");

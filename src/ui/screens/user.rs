@@ -295,7 +295,13 @@ fn render_list(app: &App, view: &UserView, raw: bool, area: Rect, buf: &mut Buff
                 Constraint::Length(3),
                 Constraint::Length(2),
             ],
-            vec!["#".to_string(), "item".into(), "score".into(), "mv".into(), "ho".into()],
+            vec![
+                "#".to_string(),
+                "item".into(),
+                "score".into(),
+                "mv".into(),
+                "ho".into(),
+            ],
         )
     } else {
         (
@@ -321,7 +327,11 @@ fn render_list(app: &App, view: &UserView, raw: bool, area: Rect, buf: &mut Buff
     if let Some(c) = meta_col {
         let id_w = list
             .iter()
-            .map(|&(i, _)| data.item_ids.get(i as usize).map_or(0, |s| s.chars().count()))
+            .map(|&(i, _)| {
+                data.item_ids
+                    .get(i as usize)
+                    .map_or(0, |s| s.chars().count())
+            })
             .max()
             .unwrap_or(4)
             .clamp(4, 10) as u16;
@@ -347,9 +357,15 @@ fn render_summary(app: &App, view: &UserView, area: Rect, buf: &mut Buffer) {
         ]),
         Line::from(vec![
             Span::styled("popularity ", style(Meaning::Muted)),
-            Span::styled(format!("do {}", precise(view.pop_do)), style(Meaning::Debiased)),
+            Span::styled(
+                format!("do {}", precise(view.pop_do)),
+                style(Meaning::Debiased),
+            ),
             Span::raw(" · "),
-            Span::styled(format!("raw {}", precise(view.pop_raw)), style(Meaning::Biased)),
+            Span::styled(
+                format!("raw {}", precise(view.pop_raw)),
+                style(Meaning::Biased),
+            ),
             Span::styled(
                 if area.width >= 76 {
                     format!(

@@ -202,7 +202,12 @@ fn render_head(app: &App, e: &Explanation, with_nearest: bool, area: Rect, buf: 
         (rank_in(&v.do_list, item), rank_in(&v.raw_list, item))
     });
     let pop = app.ctx.popularity.get(item as usize).copied().unwrap_or(0);
-    let pop_all = app.ctx.popularity_all.get(item as usize).copied().unwrap_or(0);
+    let pop_all = app
+        .ctx
+        .popularity_all
+        .get(item as usize)
+        .copied()
+        .unwrap_or(0);
     let target = app.ctx.target_name();
     let mut lines = vec![Line::from(vec![
         Span::styled(
