@@ -96,9 +96,12 @@ item_columns = ["category"]
         .expect("every item of the log has a category")
         .to_string();
     assert!(screen.contains("category"), "{screen}");
+    let id = &d.app.data().item_ids[first as usize];
+    let row = format!(" 1 {id} ");
     assert!(
-        screen.contains(&cat),
-        "category {cat} of the first item not shown:\n{screen}"
+        screen.lines().any(|l| l.contains(&row) && l.contains(&cat)),
+        "category {cat} of the first item {id} not in its row:\n{screen}"
     );
+    eprintln!("{screen}");
     assert!(screen.contains("pv"), "{screen}");
 }
