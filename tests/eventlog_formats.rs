@@ -474,3 +474,15 @@ fn recommend_explain_and_export_carry_item_metadata() {
         serde_json::from_str(&std::fs::read_to_string(js).unwrap()).unwrap();
     assert_eq!(rows[0]["meta"][0]["category"], "kitchen");
 }
+
+#[test]
+fn a_headerless_file_read_with_a_header_says_how_to_read_it() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "UserBehavior.csv", &user_behavior_rows(2));
+    let e = load_dataset(dir.path(), &LoadOptions::default())
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("missing column"), "{e}");
+    assert!(e.contains("the first row looks like data"), "{e}");
+    assert!(e.contains("header = false and columns = ["), "{e}");
+}

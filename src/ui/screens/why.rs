@@ -221,7 +221,13 @@ fn render_head(app: &App, e: &Explanation, with_nearest: bool, area: Rect, buf: 
         ),
         Span::raw(format!("  raw − do {:+.4}", e.raw_minus_do)),
         Span::styled(
-            format!("  · popularity {pop} training `{target}` · {pop_all} users of any behavior"),
+            if area.width >= 110 {
+                format!(
+                    "  · popularity {pop} training `{target}` · {pop_all} users of any behavior"
+                )
+            } else {
+                format!("  · pop {pop} `{target}`, {pop_all} any")
+            },
             style(Meaning::Muted),
         ),
     ])];
