@@ -407,15 +407,21 @@ fn scan(body: &[u8], sep: u8, headerless: Option<usize>) -> CsvShape {
 fn scan_unquoted(body: &[u8], sep: u8, headerless: Option<usize>) -> CsvShape {
     let mut shape = CsvShape::default();
     let mut want = headerless;
-    let (mut pos, mut line) = (0usize, 1usize);
-    loop {
-        let rest = body.get(pos..).unwrap_or_default();
-        let end = pos + rest.iter().position(|&b| b == b'\n').unwrap_or(rest.len());
-        let text = body.get(pos..end).unwrap_or_default();
-        let fields = 1 + text.iter().filter(|&&b| b == sep).count();
+    let (mut start, mut line, mut fields) = (0usize, 1usize, 1usize);
+    // One pass over the bytes: count separators, act at each line end (and at the end).
+    for i in 0..=body.len() {
+        match body.get(i) {
+            Some(&b) if b == sep => {
+                fields += 1;
+                continue;
+            }
+            Some(b'\n') | None => {}
+            Some(_) => continue,
+        }
+        let text = body.get(start..i).unwrap_or_default();
         if fields > 1 || !is_blank(text) {
             let trimmed = text.strip_suffix(b"\r").unwrap_or(text);
-            shape.spans.push(pos..pos + trimmed.len());
+            shape.spans.push(start..start + trimmed.len());
             match want {
                 None => {
                     let names: Vec<String> = trimmed.split(|&b| b == sep).map(csv_name).collect();
@@ -437,11 +443,9 @@ fn scan_unquoted(body: &[u8], sep: u8, headerless: Option<usize>) -> CsvShape {
                 }
             }
         }
-        if end >= body.len() {
-            break;
-        }
-        pos = end + 1;
+        start = i + 1;
         line += 1;
+        fields = 1;
     }
     shape
 }
