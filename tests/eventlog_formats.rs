@@ -486,3 +486,29 @@ fn a_headerless_file_read_with_a_header_says_how_to_read_it() {
     assert!(e.contains("the first row looks like data"), "{e}");
     assert!(e.contains("header = false and columns = ["), "{e}");
 }
+
+#[test]
+fn config_dataset_prints_the_reference_that_parses_to_the_defaults() {
+    let out = assert_cmd::Command::cargo_bin("mclmr")
+        .unwrap()
+        .args(["config", "--dataset"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8(out.stdout).unwrap();
+    for key in [
+        "header = ",
+        "columns = ",
+        "bad_rows = ",
+        "ignore_behaviors = ",
+        "item_columns = ",
+        "test_from = ",
+        "valid_from = ",
+        "[events.rename]",
+        "items = ",
+    ] {
+        assert!(text.contains(key), "`{key}` missing from:\n{text}");
+    }
+    let cfg = mclmr::data::DatasetConfig::from_toml(Path::new("reference"), &text).unwrap();
+    assert_eq!(cfg, mclmr::data::DatasetConfig::default());
+}
