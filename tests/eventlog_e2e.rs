@@ -103,5 +103,14 @@ item_columns = ["category"]
         "category {cat} of the first item {id} not in its row:\n{screen}"
     );
     eprintln!("{screen}");
+    // The Why screen of the selected item names its category in the title.
+    d.key(KeyCode::Enter);
+    assert!(d.settle(Duration::from_secs(120)));
+    let item = d.app.selected_item().expect("an item is selected");
+    let cat = d.app.data().item_label(item).unwrap().to_string();
+    let why = d.render(120, 40).backend().to_string();
+    let title = format!("({} {cat}) for user", "category");
+    assert!(why.contains(&title), "no `{title}` in:\n{why}");
+    eprintln!("{why}");
     assert!(screen.contains("pv"), "{screen}");
 }

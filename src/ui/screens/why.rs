@@ -186,7 +186,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let rule = matches!(app.active.ranker(), crate::model::Ranker::Rule(_));
     render_waterfall(e, rule, wf_area, buf);
     if let Some(r) = near_area {
-        render_nearest(e, r, buf);
+        render_nearest(app, e, r, buf);
     }
 }
 
@@ -397,7 +397,8 @@ fn render_waterfall(e: &Explanation, rule: bool, area: Rect, buf: &mut Buffer) {
     }
 }
 
-fn render_nearest(e: &Explanation, area: Rect, buf: &mut Buffer) {
+fn render_nearest(app: &App, e: &Explanation, area: Rect, buf: &mut Buffer) {
+    let data = app.data();
     let mut lines: Vec<Line> = vec![Line::styled(
         "cosine of fused item representations",
         style(Meaning::Muted),
@@ -408,7 +409,17 @@ fn render_nearest(e: &Explanation, area: Rect, buf: &mut Buffer) {
             lines.push(Line::styled("  (no other item)", style(Meaning::Muted)));
         }
         for (id, c) in &n.items {
-            lines.push(Line::raw(format!("  {:<14} {c:+.3}", clip(id, 14))));
+            // With item metadata: `id(label)` in the room the panel has.
+            let shown = match data.item_index(id).and_then(|i| data.item_label(i)) {
+                Some(l) => format!("{id}({l})"),
+                None => id.clone(),
+            };
+            let w = if data.item_meta.is_empty() {
+                14
+            } else {
+                (area.width as usize).saturating_sub(12).max(14)
+            };
+            lines.push(Line::raw(format!("  {:<w$} {c:+.3}", clip(&shown, w))));
         }
     }
     if let Some((su, si)) = e.strata {
