@@ -52,6 +52,9 @@ pub enum Command {
         /// Print the commented default TOML.
         #[arg(long)]
         default: bool,
+        /// Print the commented reference of `dataset.toml` (every key of the data loader).
+        #[arg(long)]
+        dataset: bool,
     },
 }
 
@@ -187,6 +190,10 @@ pub struct SynthArgs {
     /// Multiplies the mean views and purchases per user (routing, exposure) [default: 1].
     #[arg(long)]
     pub density: Option<f64>,
+    /// Instead of a causal dataset, write a headerless UserBehavior-style event log of this
+    /// many rows (`events.csv` and its `dataset.toml`), for load and size tests.
+    #[arg(long, value_name = "ROWS")]
+    pub event_log: Option<u64>,
 }
 
 /// The generators behind `mclmr synth`.
@@ -219,6 +226,18 @@ impl SynthArgs {
 
     /// Generates the data these flags describe and prints the summary.
     fn run(&self) -> Result<()> {
+        if let Some(rows) = self.event_log {
+            let d = crate::synth::SynthConfig::default();
+            let summary = crate::synth::events::write_event_log(
+                &self.out,
+                rows,
+                self.users.unwrap_or(d.users),
+                self.items.unwrap_or(d.items),
+                self.seed,
+            )?;
+            println!("{summary}");
+            return Ok(());
+        }
         let (c, h, d) = (
             self.confounding.is_some(),
             self.history_boost.is_some(),
@@ -315,6 +334,10 @@ fn run(cli: Cli) -> Result<()> {
         Some(Command::Recommend(a)) => model_cmd::run_recommend(a),
         Some(Command::Explain(a)) => model_cmd::run_explain(a),
         Some(Command::Export(a)) => model_cmd::run_export(a),
+        Some(Command::Config { dataset: true, .. }) => {
+            print!("{}", crate::data::config::DEFAULT_DATASET_TOML);
+            Ok(())
+        }
         Some(Command::Config { .. }) => {
             model_cmd::print_default_config();
             Ok(())

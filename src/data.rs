@@ -10,6 +10,7 @@
 pub mod config;
 pub mod eventlog;
 pub mod ids;
+pub mod items;
 pub mod load;
 pub mod pairs;
 pub mod stats;
@@ -160,6 +161,8 @@ pub struct Dataset {
     /// Validation pairs removed from the target's training pairs (`valid = "holdout"`); the
     /// target's input file held `target_train().len() + held_out` unique pairs.
     pub held_out: usize,
+    /// Item metadata (name, category, …); empty when the dataset has none.
+    pub item_meta: items::ItemMeta,
     user_index: HashMap<String, u32>,
     item_index: HashMap<String, u32>,
 }
@@ -201,6 +204,7 @@ impl Dataset {
             test_do,
             notes,
             held_out: 0,
+            item_meta: items::ItemMeta::default(),
             user_index,
             item_index,
         }
@@ -234,6 +238,20 @@ impl Dataset {
     /// Behavior names, weakest → target.
     pub fn behavior_names(&self) -> Vec<String> {
         self.behaviors.iter().map(|b| b.name.clone()).collect()
+    }
+
+    /// The item's one-column label (its name or category), or `None` without metadata.
+    pub fn item_label(&self, i: u32) -> Option<&str> {
+        self.item_meta.label(i)
+    }
+
+    /// `id (label)`, or the id alone when the item has no metadata.
+    pub fn item_display(&self, i: u32) -> String {
+        let id = self.item_ids.get(i as usize).cloned().unwrap_or_default();
+        match self.item_label(i) {
+            Some(l) => format!("{id} ({l})"),
+            None => id,
+        }
     }
 
     /// Dense index of an original user id.

@@ -95,10 +95,24 @@ pub struct Explanation {
     pub raw_minus_do: f32,
     /// Closest items in the user's history per behavior.
     pub nearest: Vec<Nearest>,
+    /// The item's metadata (column → value), when the dataset has any.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub item_meta: std::collections::BTreeMap<String, String>,
 }
 
 /// Explains the score of item `i` for user `u` (dense indices).
 pub fn explain(ranker: &Ranker, data: &Dataset, u: u32, i: u32) -> Explanation {
+    let mut e = explain_scores(ranker, data, u, i);
+    e.item_meta = data
+        .item_meta
+        .fields(i)
+        .into_iter()
+        .map(|(c, v)| (c.to_string(), v.to_string()))
+        .collect();
+    e
+}
+
+fn explain_scores(ranker: &Ranker, data: &Dataset, u: u32, i: u32) -> Explanation {
     match ranker {
         Ranker::Neural(inf) => explain_neural(inf, data, u, i),
         Ranker::Rule(rule) => {
@@ -138,6 +152,7 @@ pub fn explain(ranker: &Ranker, data: &Dataset, u: u32, i: u32) -> Explanation {
                 strata: None,
                 raw_minus_do: 0.0,
                 nearest: Vec::new(),
+                item_meta: Default::default(),
             }
         }
     }
@@ -242,5 +257,6 @@ fn explain_neural(inf: &Inference, data: &Dataset, u: u32, i: u32) -> Explanatio
         strata,
         raw_minus_do: score_raw - score_do,
         nearest,
+        item_meta: Default::default(),
     }
 }

@@ -25,6 +25,7 @@
 //! carts, their repeat views or popularity: ground truth for per-user routing) and [`exposure`]
 //! (confounding on the purchase itself, purchases outside views, a confounder-strength knob).
 
+pub mod events;
 pub mod exposure;
 mod model;
 mod oracle;

@@ -383,15 +383,20 @@ fn leave_one_out_split_of_a_tsv_log_with_string_ids() {
     assert_eq!(ds.user_ids, vec!["alice", "bob", "carol"]);
     assert_eq!(ds.item_ids, vec!["A", "B", "C", "D"]);
     assert_eq!(ds.behavior_names(), vec!["click", "purchase"]);
-    let (a, c) = (
+    let (a, b, c) = (
         ds.user_index("alice").unwrap(),
+        ds.user_index("bob").unwrap(),
         ds.user_index("carol").unwrap(),
     );
     let item = |s: &str| ds.item_index(s).unwrap();
-    // alice: B@3 A@5 D@7 C@9 -> test C, valid D (D is cold: dropped). carol: C, A, B tied -> file order.
-    assert_eq!(ds.test, vec![(a, item("C")), (c, item("B"))]);
+    // alice: B@3 A@5 D@7 C@9 -> test C, valid D (D is cold: dropped). bob: two items, A@1 B@2
+    // -> test B, no valid. carol: C, A, B tied -> file order.
+    assert_eq!(
+        ds.test,
+        vec![(a, item("C")), (b, item("B")), (c, item("B"))]
+    );
     assert_eq!(ds.valid, vec![(c, item("A"))]);
-    assert_eq!(ds.target_train().len(), 5);
+    assert_eq!(ds.target_train().len(), 4);
     assert!(
         ds.notes.iter().any(|n| n.contains("1 pairs dropped")),
         "{:?}",
@@ -719,4 +724,65 @@ fn parquet_with_a_boolean_user_or_integer_behavior_column() {
     .unwrap();
     assert_eq!(ds.behavior_names(), vec!["1", "2"]);
     assert_eq!(ds.test.len(), 2);
+}
+
+/// Every `dataset.toml` key of the event-log reader, given a bad value, stops `data validate`
+/// with status 2 and a message naming the key and the fix.
+#[test]
+fn event_log_keys_with_bad_values_name_the_key_and_the_fix() {
+    let log =
+        "user,item,behavior,timestamp\n1,1,view,1\n1,2,buy,2\n1,3,buy,3\n1,2,view,3\n1,3,view,3\n";
+    let cases: &[(&str, &[&str])] = &[
+        ("[events]\nheader = false\n", &["header = false needs `columns`", "columns = ["]),
+        ("[events]\nheader = \"no\"\n", &["invalid dataset config", "header"]),
+        (
+            "[events]\nheader = false\ncolumns = [\"user\", \"user\", \"behavior\", \"timestamp\"]\n",
+            &["columns", "listed twice", "list every column of the file once"],
+        ),
+        (
+            "[events]\ncolumns = [\"user\", \"item\", \"behavior\", \"timestamp\"]\n",
+            &["columns is for a file without a header row", "set header = false"],
+        ),
+        (
+            "[events]\nheader = false\ncolumns = [\"user\", \"item\", \"behavior\"]\n",
+            &["events.csv:1", "ragged row: 4 fields where the columns list has 3", "bad_rows = \"skip\""],
+        ),
+        ("[events]\nbad_rows = \"ignore\"\n", &["unknown variant `ignore`", "bad_rows"]),
+        ("[events]\nfile = \"logs_*.csv\"\n", &["no file matches the event-log glob", "logs_*.csv", "fix `file`"]),
+        ("[events.rename]\npv = \"\"\n", &["[events.rename]: empty behavior value or name", "pv = \"view\""]),
+        (
+            "[events]\nignore_behaviors = [\"view\"]\n[events.rename]\nview = \"pv\"\n",
+            &["`view` is both renamed and ignored", "ignore_behaviors"],
+        ),
+        ("[events]\nignore_behaviors = [\"\"]\n", &["ignore_behaviors holds an empty value"]),
+        (
+            "behaviors = [\"view\", \"buy\"]\n[events]\nignore_behaviors = [\"view\"]\n",
+            &["behavior has no events in the log", "`view`"],
+        ),
+        ("[events]\nitem_columns = [\"brand\"]\n", &["missing column", "`brand`", "item_columns"]),
+        ("[events]\nsplit = \"time\"\n", &["split = \"time\" needs [events] test_from", "test_from = 0.9"]),
+        ("[events]\nsplit = \"time\"\ntest_from = 1.5\n", &["test_from as a fraction must lie strictly between 0 and 1"]),
+        ("[events]\nsplit = \"time\"\ntest_from = \"yesterday\"\n", &["test_from is not a date-time", "`yesterday`"]),
+        (
+            "[events]\nsplit = \"time\"\ntest_from = 0.5\nvalid_from = 0.7\n",
+            &["valid_from must come before test_from"],
+        ),
+        ("[events]\ntest_from = 0.5\n", &["only apply to split = \"time\"", "set split = \"time\""]),
+        ("items = \"items.csv\"\n", &["item metadata file does not exist", "fix `items`"]),
+        ("items = \"meta/shop.csv\"\n", &["item metadata file has no `item` column", "name the id column `item`"]),
+        ("split = \"time\"\n", &["unknown field `split`", "[events]"]),
+    ];
+    for (toml, phrases) in cases {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::write(dir.path().join("events.csv"), log).unwrap();
+        std::fs::create_dir(dir.path().join("meta")).unwrap();
+        std::fs::write(dir.path().join("meta/shop.csv"), "id,name\n1,mug\n").unwrap();
+        std::fs::write(dir.path().join("dataset.toml"), toml).unwrap();
+        let (code, err) = validate(dir.path(), &[]);
+        assert_eq!(code, 2, "{toml}: status {code}:\n{err}");
+        for p in *phrases {
+            assert!(err.contains(p), "{toml}: stderr lacks `{p}`:\n{err}");
+        }
+        assert!(err.contains("fix:"), "{toml}: no fix in:\n{err}");
+    }
 }

@@ -562,7 +562,19 @@ pub fn run_recommend(args: RecommendArgs) -> Result<()> {
         let items: Vec<_> = list
             .iter()
             .enumerate()
-            .map(|(r, &(i, s))| serde_json::json!({"rank": r + 1, "item": data.item_ids[i as usize], "score": s}))
+            .map(|(r, &(i, s))| {
+                let mut row = serde_json::json!({"rank": r + 1, "item": data.item_ids[i as usize], "score": s});
+                let meta: serde_json::Map<String, serde_json::Value> = data
+                    .item_meta
+                    .fields(i)
+                    .into_iter()
+                    .map(|(c, v)| (c.to_string(), serde_json::Value::from(v)))
+                    .collect();
+                if !meta.is_empty() {
+                    row["meta"] = serde_json::Value::Object(meta);
+                }
+                row
+            })
             .collect();
         println!(
             "{}",
@@ -576,12 +588,14 @@ pub fn run_recommend(args: RecommendArgs) -> Result<()> {
             args.mode.name()
         );
         for (r, (i, s)) in list.iter().enumerate() {
-            println!(
-                "{:>4}  {:<12} {:>9.4}",
+            let meta = data.item_meta.describe(*i).unwrap_or_default();
+            let line = format!(
+                "{:>4}  {:<12} {:>9.4}  {meta}",
                 r + 1,
                 data.item_ids[*i as usize],
                 s
             );
+            println!("{}", line.trim_end());
         }
     }
     Ok(())
@@ -604,6 +618,9 @@ pub fn run_explain(args: ExplainArgs) -> Result<()> {
         "user {} · item {}: do {:.4}, raw {:.4} (raw − do {:+.4})",
         e.user, e.item, e.score_do, e.score_raw, e.raw_minus_do
     );
+    if let Some(m) = data.item_meta.describe(i) {
+        println!("  item: {m}");
+    }
     println!("  target term            {:+.4}", e.target_term);
     for x in &e.experts {
         println!("  expert {:<12} g={:.3} {:+.4}", x.name, x.gate, x.term);

@@ -35,18 +35,39 @@ pub const DEFAULT_DATASET_TOML: &str = r#"# dataset.toml: how mclmr reads this d
 # Base of the ids when count.txt declares the universe and the data does not show it (0 or 1).
 # id_base = 1
 
+# Item metadata file for any layout (CSV or Parquet, relative to this directory): an `item`
+# column plus any others (name, category, brand, price, ...), shown next to item ids in the
+# explorer, `recommend`, `explain` and `export`.
+# items = "items.csv"
+
 # [events]
-# file = "events.csv"        # .csv, .tsv or .parquet, relative to this directory
+# file = "events.csv"        # .csv, .tsv or .parquet, relative to this directory; a glob
+#                            # ("JData_Action_2016*.csv") reads the matching files, in name
+#                            # order, as one log
+# header = true              # false: the file has no header row; name its columns in `columns`
+# columns = ["user", "item", "category", "behavior", "timestamp"]  # with header = false
 # user = "user"              # column names
 # item = "item"
 # behavior = "behavior"
-# timestamp = "timestamp"    # optional; orders a user's events for split = "loo"
+# timestamp = "timestamp"    # optional: unix seconds or milliseconds, or date-time text
+#                            # ("2019-10-01 00:00:00 UTC", "2016-01-31 23:59:02", ISO 8601)
 # separator = ","            # CSV/TSV only; default from the extension
+# bad_rows = "error"         # "error" or "skip": rows with the wrong number of fields (a cut
+#                            # last row) stop the load, or are skipped and counted in a note
+# ignore_behaviors = []      # raw behavior values whose rows are dropped (e.g. ["3"])
+# item_columns = []          # log columns that describe the item (e.g. ["category", "brand"])
 # split_column = "split"     # optional column with train/valid/test (default: `split` if present)
-# split = "loo"              # "loo" (last target item per user -> test, the one before -> valid)
-#                            # or "ratio"
+# split = "loo"              # "loo" (last target item per user -> test, the one before -> valid;
+#                            # users with 2 items give only a test item), "ratio", or "time"
+#                            # (global cut: target events from `test_from` on are test)
+# test_from = 0.9            # split = "time": a date-time ("2017-11-26 03:00:00") or a fraction
+#                            # of the log's time range
+# valid_from = 0.8           # split = "time", optional: start of the validation window
 # ratio = [0.8, 0.1, 0.1]    # train/valid/test shares for split = "ratio"
 # seed = 7                   # shuffling seed for split = "ratio"
+#
+# [events.rename]            # raw behavior value -> behavior name (before `behaviors` applies)
+# pv = "view"
 "#;
 
 /// What to do with validation pairs that are also target training pairs.
@@ -109,6 +130,29 @@ pub enum SplitRule {
     Loo,
     /// Random per-user shares `ratio` with `seed`.
     Ratio,
+    /// A global cut in time: target events from `test_from` on are test (`valid_from` on, valid).
+    Time,
+}
+
+/// What to do with a CSV row whose field count differs from the header's.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum BadRows {
+    /// Stop with an error naming the line.
+    #[default]
+    Error,
+    /// Skip it, with a note counting such rows.
+    Skip,
+}
+
+/// A cut of `split = "time"`: a date-time text or a fraction of the log's time range.
+#[derive(Debug, Clone, PartialEq, Deserialize)]
+#[serde(untagged)]
+pub enum TimeCut {
+    /// A share of the time range, in (0, 1).
+    Fraction(f64),
+    /// A date-time, e.g. `2017-11-26 03:00:00`.
+    At(String),
 }
 
 /// The `[events]` table.
@@ -127,6 +171,22 @@ pub struct EventsConfig {
     pub timestamp: Option<String>,
     /// Field separator for CSV/TSV (one character, or `tab`).
     pub separator: Option<String>,
+    /// False when the CSV/TSV file has no header row (then `columns` names them).
+    pub header: bool,
+    /// Names of a headerless file's columns, in order.
+    pub columns: Option<Vec<String>>,
+    /// Rows with the wrong number of fields: error or skip.
+    pub bad_rows: BadRows,
+    /// Raw behavior value → behavior name.
+    pub rename: std::collections::BTreeMap<String, String>,
+    /// Raw behavior values whose rows are dropped.
+    pub ignore_behaviors: Vec<String>,
+    /// Log columns that describe the item (shown next to its id).
+    pub item_columns: Vec<String>,
+    /// Start of the test period for [`SplitRule::Time`].
+    pub test_from: Option<TimeCut>,
+    /// Start of the validation period for [`SplitRule::Time`].
+    pub valid_from: Option<TimeCut>,
     /// Column with train/valid/test (optional; `split` is used when present).
     pub split_column: Option<String>,
     /// Split rule for the target's events when there is no split column.
@@ -146,6 +206,14 @@ impl Default for EventsConfig {
             behavior: "behavior".into(),
             timestamp: None,
             separator: None,
+            header: true,
+            columns: None,
+            bad_rows: BadRows::Error,
+            rename: Default::default(),
+            ignore_behaviors: Vec::new(),
+            item_columns: Vec::new(),
+            test_from: None,
+            valid_from: None,
             split_column: None,
             split: SplitRule::Loo,
             ratio: [0.8, 0.1, 0.1],
@@ -170,6 +238,8 @@ pub struct DatasetConfig {
     pub cold_test: Option<ColdTest>,
     /// Id base (0 or 1) when `count.txt` is present and the data does not show it.
     pub id_base: Option<u8>,
+    /// Item metadata file (CSV or Parquet with an `item` column), relative to the dataset.
+    pub items: Option<PathBuf>,
     /// Event-log settings.
     pub events: Option<EventsConfig>,
     /// The file this config was read from (not a TOML key).
@@ -199,7 +269,7 @@ impl DatasetConfig {
                 line,
                 format!("invalid dataset config: {}", e.message().trim()),
                 value,
-                "fix or remove it (keys: name, layout, behaviors, valid, cold_test, id_base, [events] file, user, item, behavior, timestamp, separator, split_column, split, ratio, seed)",
+                "fix or remove it (keys: name, layout, behaviors, valid, cold_test, id_base, items, [events] file, header, columns, user, item, behavior, timestamp, separator, bad_rows, ignore_behaviors, item_columns, split_column, split, test_from, valid_from, ratio, seed, [events.rename])",
             )
         })?;
         cfg.check(path)?;
@@ -238,6 +308,7 @@ impl DatasetConfig {
                     "e.g. ratio = [0.8, 0.1, 0.1]",
                 );
             }
+            ev.check(path)?;
             if let Some(s) = &ev.separator {
                 if separator_byte(s).is_none() {
                     return bad(
@@ -247,6 +318,127 @@ impl DatasetConfig {
                     );
                 }
             }
+        }
+        Ok(())
+    }
+}
+
+impl EventsConfig {
+    /// Checks the keys that `serde` cannot: header/columns, rename, the time cuts.
+    fn check(&self, path: &Path) -> Result<()> {
+        let bad = |problem: String, value: String, fix: &str| {
+            Err(Error::bad_data(path, None, problem, value, fix))
+        };
+        match (&self.columns, self.header) {
+            (None, false) => {
+                return bad(
+                    "[events] header = false needs `columns`".into(),
+                    "header = false".into(),
+                    "name the file's columns in order, e.g. columns = [\"user\", \"item\", \"category\", \"behavior\", \"timestamp\"]",
+                )
+            }
+            (Some(c), true) => {
+                return bad(
+                    "[events] columns is for a file without a header row".into(),
+                    format!("{c:?}"),
+                    "set header = false (the file has no header), or remove `columns` and name the header's columns in user/item/behavior/timestamp",
+                )
+            }
+            (Some(c), false) => {
+                if let Some(p) = behavior_list_problem(c) {
+                    let p = p.replace("behavior list", "columns list").replace("behavior", "column");
+                    return bad(
+                        format!("[events] columns: {p}"),
+                        format!("{c:?}"),
+                        "list every column of the file once, in order, e.g. columns = [\"user\", \"item\", \"behavior\"]",
+                    );
+                }
+            }
+            (None, true) => {}
+        }
+        for (from, to) in &self.rename {
+            if to.trim().is_empty() || from.trim().is_empty() {
+                return bad(
+                    "[events.rename]: empty behavior value or name".into(),
+                    format!("{from:?} = {to:?}"),
+                    "map a raw value to a name, e.g. pv = \"view\"",
+                );
+            }
+            if self.ignore_behaviors.contains(from) {
+                return bad(
+                    format!("behavior value `{from}` is both renamed and ignored"),
+                    from.clone(),
+                    "remove it from [events.rename] or from ignore_behaviors",
+                );
+            }
+        }
+        if let Some(v) = self.ignore_behaviors.iter().find(|v| v.trim().is_empty()) {
+            return bad(
+                "[events] ignore_behaviors holds an empty value".into(),
+                format!("{v:?}"),
+                "list raw behavior values, e.g. ignore_behaviors = [\"3\"]",
+            );
+        }
+        let cut = |key: &str, c: &Option<TimeCut>| -> Result<Option<f64>> {
+            match c {
+                Some(TimeCut::Fraction(f)) if !(f.is_finite() && *f > 0.0 && *f < 1.0) => {
+                    Err(Error::bad_data(
+                        path,
+                        None,
+                        format!("[events] {key} as a fraction must lie strictly between 0 and 1"),
+                        f.to_string(),
+                        format!("e.g. {key} = 0.9 (the last tenth of the time range), or a date-time such as {key} = \"2017-11-26 03:00:00\""),
+                    ))
+                }
+                Some(TimeCut::At(s)) => match super::eventlog::parse_time(s) {
+                    Some((t, _)) => Ok(Some(t)),
+                    None => Err(Error::bad_data(
+                        path,
+                        None,
+                        format!("[events] {key} is not a date-time"),
+                        s.clone(),
+                        format!("write it as {key} = \"2017-11-26 03:00:00\" (optionally with a zone: UTC, Z, +08:00), or as a fraction such as {key} = 0.9"),
+                    )),
+                },
+                _ => Ok(None),
+            }
+        };
+        let test = cut("test_from", &self.test_from)?;
+        let valid = cut("valid_from", &self.valid_from)?;
+        if self.split == SplitRule::Time && self.test_from.is_none() {
+            return bad(
+                "split = \"time\" needs [events] test_from".into(),
+                "split = \"time\"".into(),
+                "set test_from = 0.9 (a fraction of the time range) or test_from = \"2017-11-26 03:00:00\"",
+            );
+        }
+        if self.split != SplitRule::Time && (self.test_from.is_some() || self.valid_from.is_some())
+        {
+            return bad(
+                "[events] test_from / valid_from only apply to split = \"time\"".into(),
+                format!("{:?}", self.split).to_lowercase(),
+                "set split = \"time\", or remove test_from and valid_from",
+            );
+        }
+        let frac = |c: &Option<TimeCut>| match c {
+            Some(TimeCut::Fraction(f)) => Some(*f),
+            _ => None,
+        };
+        let order_bad = match (test, valid) {
+            (Some(t), Some(v)) => v >= t,
+            _ => {
+                matches!((frac(&self.test_from), frac(&self.valid_from)), (Some(t), Some(v)) if v >= t)
+            }
+        };
+        if order_bad {
+            return bad(
+                "[events] valid_from must come before test_from".into(),
+                format!(
+                    "valid_from {:?}, test_from {:?}",
+                    self.valid_from, self.test_from
+                ),
+                "set valid_from earlier than test_from (e.g. valid_from = 0.8, test_from = 0.9)",
+            );
         }
         Ok(())
     }
@@ -296,7 +488,7 @@ mod tests {
             .lines()
             .filter_map(|l| l.strip_prefix("# "))
             .filter(|l| {
-                *l == "[events]"
+                l.starts_with("[events")
                     || l.split_once(" = ").is_some_and(|(k, _)| {
                         !k.is_empty() && k.bytes().all(|b| b.is_ascii_lowercase() || b == b'_')
                     })
@@ -304,9 +496,17 @@ mod tests {
             .map(|l| l.split("  #").next().unwrap_or(l))
             .collect::<Vec<_>>()
             .join("\n");
+        // The keys that go together: a headerless file with its columns, a time split.
+        let uncommented = uncommented
+            .replace("header = true", "header = false")
+            .replace("split = \"loo\"", "split = \"time\"");
         let cfg = parse(&uncommented).unwrap();
         assert_eq!(cfg.layout, Some(Layout::Pairs));
-        assert_eq!(cfg.events.unwrap().split, SplitRule::Loo);
+        let ev = cfg.events.unwrap();
+        assert_eq!(ev.split, SplitRule::Time);
+        assert_eq!(ev.rename.get("pv").map(String::as_str), Some("view"));
+        assert_eq!(ev.test_from, Some(TimeCut::Fraction(0.9)));
+        assert_eq!(cfg.items, Some(PathBuf::from("items.csv")));
     }
 
     #[test]

@@ -1,25 +1,37 @@
-//! Generic event logs: a CSV, TSV or Parquet file with user, item and behavior columns, an
+//! Generic event logs: CSV, TSV or Parquet files with user, item and behavior columns, an
 //! optional timestamp and an optional train/valid/test split column (names configurable in
 //! `[events]` of dataset.toml). Read with polars; ids may be strings.
 //!
 //! CSV is read with every column as text so that ids are never coerced (`007` stays `007`).
 //! Before polars sees the bytes, the header and record shapes are scanned (`textscan`) so that a
-//! duplicate column or a ragged row is reported with its line. Ids that are all canonical
-//! numbers become numeric keys, so the same events as a pair-file directory give the same
-//! dataset. Without a split column, the target's pairs are split per user (see `split.rs`).
+//! duplicate column or a ragged row is reported with its line (or skipped: `bad_rows = "skip"`).
+//! A file without a header gets its names from `columns`; a glob reads several files as one
+//! log (`files.rs`). Raw behavior values are renamed or dropped (`[events.rename]`,
+//! `ignore_behaviors`) before the behavior order applies. Ids that are all canonical numbers
+//! become numeric keys, so the same events as a pair-file directory give the same dataset.
+//! Without a split column, the target's pairs are split per user or by a global time cut (see
+//! `split.rs`; timestamps in `time.rs`).
 
+mod columns;
+mod files;
 mod frame;
 mod split;
+mod time;
 
 use std::path::{Path, PathBuf};
 
-use super::config::{separator_byte, EventsConfig};
+use polars::prelude::DataFrame;
+
+use super::config::{separator_byte, BadRows, EventsConfig, SplitRule};
 use super::load::RawData;
-use super::pairs::{RawPairs, AUX_FUNNEL, DEFAULT_TARGET};
+use super::pairs::RawPairs;
 use crate::error::{Error, Result};
+use columns::{behavior_keys, item_meta_from_log};
+pub use files::{events_files, lone_event_log};
 use frame::{id_column, read_csv, read_parquet, string_column, Rows};
 pub use split::{split_by_rule, Tag};
-use split::{split_from_column, timestamps};
+use split::{split_by_time, split_from_column, timestamps};
+pub use time::{format_time, parse_time, TimeFormat};
 
 /// True for a path ending in `.csv`, `.tsv` or `.parquet` (any case).
 pub fn is_event_log(path: &Path) -> bool {
@@ -31,47 +43,189 @@ fn ext(path: &Path) -> Option<String> {
         .map(|e| e.to_string_lossy().to_ascii_lowercase())
 }
 
-/// Reads an event log into raw pairs per behavior and split.
+/// Reads the files of a log (one, or the matches of a glob, in name order) into one frame.
+fn read_frames(
+    files: &[PathBuf],
+    cfg: &EventsConfig,
+    notes: &mut Vec<String>,
+) -> Result<(DataFrame, Rows)> {
+    let mut df: Option<DataFrame> = None;
+    let mut rows = Rows {
+        files: files.to_vec(),
+        starts: Vec::new(),
+        lines: Some(Vec::new()),
+        header: None,
+    };
+    let mut sizes = Vec::new();
+    for file in files {
+        let (part, lines, header) = match ext(file).as_deref() {
+            Some("parquet") => (read_parquet(file)?, None, None),
+            _ => {
+                let tab = ext(file).as_deref() == Some("tsv");
+                let sep = cfg
+                    .separator
+                    .as_deref()
+                    .and_then(separator_byte)
+                    .unwrap_or(if tab { b'\t' } else { b',' });
+                let cols = if cfg.header {
+                    None
+                } else {
+                    cfg.columns.as_deref()
+                };
+                let t = read_csv(file, sep, cols, cfg.bad_rows == BadRows::Skip, notes)?;
+                (t.df, Some(t.lines), t.header)
+            }
+        };
+        let start = df.as_ref().map_or(0, DataFrame::height);
+        rows.starts.push(start);
+        rows.header = rows.header.or(header);
+        sizes.push(format!(
+            "{} ({} rows)",
+            file.file_name().map_or_else(
+                || file.display().to_string(),
+                |f| f.to_string_lossy().into_owned()
+            ),
+            part.height()
+        ));
+        rows.lines = match (rows.lines.take(), lines) {
+            // Line numbers are kept only while every file has them for every row.
+            (Some(mut all), Some(l)) if all.len() == start && l.len() == part.height() => {
+                all.extend(l);
+                Some(all)
+            }
+            _ => None,
+        };
+        df = Some(match df {
+            None => part,
+            Some(mut acc) => {
+                let a: Vec<String> = acc
+                    .get_column_names()
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect();
+                let b: Vec<String> = part
+                    .get_column_names()
+                    .iter()
+                    .map(|s| s.to_string())
+                    .collect();
+                if a != b {
+                    return Err(Error::bad_data(
+                        file,
+                        header,
+                        "the files of the log have different columns",
+                        b.join(","),
+                        format!(
+                            "give every file matched by [events] file the columns of {} ({})",
+                            files[0].display(),
+                            a.join(",")
+                        ),
+                    ));
+                }
+                acc.vstack_mut(&part).map_err(|e| {
+                    Error::bad_data(
+                        file,
+                        None,
+                        "the files of the log have different column types",
+                        e.to_string(),
+                        "store the same columns with the same types in every file",
+                    )
+                })?;
+                acc
+            }
+        });
+    }
+    if files.len() > 1 {
+        notes.push(format!(
+            "read {} files as one log, in name order: {}",
+            files.len(),
+            sizes.join(", ")
+        ));
+    }
+    let mut df = df.ok_or_else(|| Error::Other("internal: an event log without files".into()))?;
+    if files.len() > 1 {
+        df.rechunk_mut();
+    }
+    // A log of Parquet files has row numbers; line numbers stay only for all-CSV logs.
+    if rows.lines.as_ref().is_some_and(|l| l.len() != df.height()) {
+        rows.lines = None;
+    }
+    Ok((df, rows))
+}
+
+/// Reads a plain CSV/TSV (header row, separator from the extension) or Parquet table, every
+/// CSV column as text: for side files such as item metadata.
+pub fn read_table(file: &Path, notes: &mut Vec<String>) -> Result<DataFrame> {
+    match ext(file).as_deref() {
+        Some("parquet") => read_parquet(file),
+        Some("csv" | "tsv") => {
+            let sep = if ext(file).as_deref() == Some("tsv") {
+                b'\t'
+            } else {
+                b','
+            };
+            Ok(read_csv(file, sep, None, false, notes)?.df)
+        }
+        _ => Err(Error::bad_data(
+            file,
+            None,
+            "not a table file",
+            file.display().to_string(),
+            "give a .csv, .tsv or .parquet file",
+        )),
+    }
+}
+
+/// A column's values as text (`None` for nulls).
+pub fn string_values(df: &DataFrame, col: &str, file: &Path) -> Result<Vec<Option<String>>> {
+    let rows = Rows {
+        files: vec![file.to_path_buf()],
+        starts: vec![0],
+        lines: None,
+        header: None,
+    };
+    let c = string_column(df, col, &rows)?;
+    Ok(c.iter().map(|v| v.map(str::to_string)).collect())
+}
+
+/// Reads an event log (its files, read as one) into raw pairs per behavior and split.
+/// `source` names the log in the pairs (the file, or the glob of several).
 pub fn read_event_log(
-    file: &Path,
+    files: &[PathBuf],
+    source: &Path,
     cfg: &EventsConfig,
     behaviors: Option<&[String]>,
 ) -> Result<RawData> {
-    let (df, rows) = match ext(file).as_deref() {
-        Some("parquet") => (
-            read_parquet(file)?,
-            Rows {
-                file,
-                lines: None,
-                header: None,
-            },
-        ),
-        _ => {
-            let tab = ext(file).as_deref() == Some("tsv");
-            let sep = cfg
-                .separator
-                .as_deref()
-                .and_then(separator_byte)
-                .unwrap_or(if tab { b'\t' } else { b',' });
-            read_csv(file, sep)?
-        }
-    };
+    let mut notes = Vec::new();
+    let (df, rows) = read_frames(files, cfg, &mut notes)?;
+    let label = source.display().to_string();
     let names: Vec<String> = df
         .get_column_names()
         .iter()
         .map(|s| s.to_string())
         .collect();
+    let looks_like_data = cfg.header
+        && names
+            .iter()
+            .any(|h| !h.is_empty() && h.bytes().all(|b| b.is_ascii_digit() || b == b'.'));
     let missing = |col: &str| {
+        let hint = if looks_like_data {
+            "; the first row looks like data: if the file has no header, set header = false and columns = [\"user\", \"item\", …] (the file's columns in order)"
+        } else {
+            ""
+        };
         Error::bad_data(
-            file,
+            rows.file(),
             rows.header,
             "missing column",
             col,
-            format!("columns found: {}; name the right ones in dataset.toml [events] (user, item, behavior, timestamp, split_column)", names.join(", ")),
+            format!("columns found: {}; name the right ones in dataset.toml [events] (user, item, behavior, timestamp, split_column, item_columns){hint}", names.join(", ")),
         )
     };
     let has = |c: &str| names.iter().any(|n| n == c);
-    for c in [&cfg.user, &cfg.item, &cfg.behavior] {
+    for c in [&cfg.user, &cfg.item, &cfg.behavior]
+        .into_iter()
+        .chain(&cfg.item_columns)
+    {
         if !has(c) {
             return Err(missing(c));
         }
@@ -83,77 +237,70 @@ pub fn read_event_log(
     };
     let ts_col = optional(&cfg.timestamp, "timestamp")?;
     let split_col = optional(&cfg.split_column, "split")?;
+    if cfg.split == SplitRule::Time && ts_col.is_none() {
+        return Err(missing(cfg.timestamp.as_deref().unwrap_or("timestamp")));
+    }
 
-    let (users, ukeys) = id_column(&df, &cfg.user, "user", &rows)?;
-    let (items, ikeys) = id_column(&df, &cfg.item, "item", &rows)?;
-    let bvals = string_column(&df, &cfg.behavior, &rows)?;
-    let mut seen: Vec<(String, usize)> = Vec::new();
-    let mut bkeys = Vec::with_capacity(df.height());
-    for (row, v) in bvals.iter().enumerate() {
-        let v = v.map(str::trim).filter(|v| !v.is_empty());
-        let v = v.ok_or_else(|| {
-            rows.bad(
-                row,
-                "missing behavior value",
-                "",
-                "fill the behavior column on every row",
-            )
-        })?;
-        let k = match seen.iter().position(|(s, _)| s == v) {
-            Some(k) => k,
-            None => {
-                seen.push((v.to_string(), row));
-                seen.len() - 1
-            }
-        };
-        bkeys.push(k);
-    }
-    let order = behavior_order(&seen, behaviors, &rows)?;
+    let (users, ukeys) = id_column(&df, &cfg.user, "user", &rows, &mut notes)?;
+    let (items, ikeys) = id_column(&df, &cfg.item, "item", &rows, &mut notes)?;
+    let (bkeys, slot, order) = behavior_keys(&df, cfg, behaviors, &rows, &label, &mut notes)?;
     let target = order.len() - 1;
-    // slot[k]: position in `order` of the k-th seen value, or None when ignored.
-    let slot: Vec<Option<usize>> = seen
-        .iter()
-        .map(|(s, _)| order.iter().position(|o| o == s))
-        .collect();
-    let mut notes = Vec::new();
-    for (k, (s, _)) in seen.iter().enumerate() {
-        if slot[k].is_none() {
-            let n = bkeys.iter().filter(|&&b| b == k).count();
-            notes.push(format!(
-                "{}: {n} `{s}` events ignored (not in the behavior list)",
-                rows.file.display()
-            ));
+    let is_target = |r: usize| bkeys[r].and_then(|k| slot[k]) == Some(target);
+    let target_rows: Vec<usize> = (0..bkeys.len()).filter(|&r| is_target(r)).collect();
+    let mut tag_of = vec![Tag::Train; bkeys.len()];
+    let mut dropped = vec![false; bkeys.len()];
+    match (&split_col, cfg.split) {
+        (Some(c), _) => {
+            let tags = split_from_column(&df, c, &target_rows, &rows)?;
+            for (&r, &t) in target_rows.iter().zip(&tags) {
+                tag_of[r] = t;
+            }
         }
-    }
-    let target_rows: Vec<usize> = (0..bkeys.len())
-        .filter(|&r| slot[bkeys[r]] == Some(target))
-        .collect();
-    let tags = match &split_col {
-        Some(c) => split_from_column(&df, c, &target_rows, &rows)?,
-        None => {
+        (None, SplitRule::Time) => {
+            let col = ts_col.as_deref().unwrap_or("timestamp");
+            let (ts, note) = timestamps(&df, col, None, &rows, true)?;
+            notes.push(format!("{label}: {note}"));
+            let note = split_by_time(
+                &ts,
+                &is_target,
+                cfg,
+                &order[target],
+                &mut tag_of,
+                &mut dropped,
+            )?;
+            notes.push(format!("{label}: {note}"));
+        }
+        (None, _) => {
             let ts = match &ts_col {
-                Some(c) => Some(timestamps(&df, c, &target_rows, &rows)?),
+                Some(c) => {
+                    let (ts, note) = timestamps(&df, c, Some(&target_rows), &rows, false)?;
+                    notes.push(format!("{label}: {note}"));
+                    Some(ts)
+                }
                 None => None,
             };
             let pairs: Vec<(u32, u32)> =
                 target_rows.iter().map(|&r| (ukeys[r], ikeys[r])).collect();
             let (tags, note) = split_by_rule(&pairs, ts.as_deref(), cfg, &order[target]);
-            notes.push(format!("{}: {note}", rows.file.display()));
-            tags
+            notes.push(format!("{label}: {note}"));
+            for (&r, &t) in target_rows.iter().zip(&tags) {
+                tag_of[r] = t;
+            }
         }
-    };
+    }
     let mut out: Vec<RawPairs> = order
         .iter()
-        .map(|b| RawPairs::new(b.clone(), file))
+        .map(|b| RawPairs::new(b.clone(), source))
         .collect();
-    let mut valid = RawPairs::new("valid", file);
-    let mut test = RawPairs::new("test", file);
-    let mut tag_of = vec![Tag::Train; bkeys.len()];
-    for (&r, &t) in target_rows.iter().zip(&tags) {
-        tag_of[r] = t;
-    }
-    for (r, &b) in bkeys.iter().enumerate() {
-        let Some(s) = slot[b] else { continue };
+    let mut valid = RawPairs::new("valid", source);
+    let mut test = RawPairs::new("test", source);
+    for (r, b) in bkeys.iter().enumerate() {
+        let Some(s) = b.and_then(|b| slot[b]) else {
+            continue;
+        };
+        if dropped[r] {
+            continue;
+        }
         let dest = match tag_of[r] {
             Tag::Train => &mut out[s],
             Tag::Valid => &mut valid,
@@ -164,7 +311,7 @@ pub fn read_event_log(
     for b in &out {
         if b.pairs.is_empty() {
             return Err(Error::bad_data(
-                file,
+                source,
                 None,
                 "behavior has no training events",
                 &b.name,
@@ -174,13 +321,19 @@ pub fn read_event_log(
     }
     if test.pairs.is_empty() {
         return Err(Error::bad_data(
-            file,
+            source,
             None,
             "missing test split: no target event was assigned to test",
             &order[target],
-            "give each user at least 3 distinct target items (split = \"loo\"), use split = \"ratio\", or add a split column with train/valid/test",
+            "give users at least 2 distinct target items (split = \"loo\"), use split = \"ratio\" or split = \"time\" with test_from, or add a split column with train/valid/test",
         ));
     }
+    let item_meta = if cfg.item_columns.is_empty() {
+        None
+    } else {
+        let kept = |r: usize| !dropped[r] && bkeys[r].and_then(|b| slot[b]).is_some();
+        Some(item_meta_from_log(&df, cfg, &items, &ikeys, &kept, &rows)?)
+    };
     Ok(RawData {
         behaviors: out,
         valid: (!valid.pairs.is_empty()).then_some(valid),
@@ -190,111 +343,6 @@ pub fn read_event_log(
         items,
         count: None,
         notes,
+        item_meta,
     })
-}
-
-/// The behavior order: the configured list (each must occur; other values must be known funnel
-/// names, which are then ignored) or the known funnel names present, target `buy`.
-fn behavior_order(
-    seen: &[(String, usize)],
-    list: Option<&[String]>,
-    rows: &Rows,
-) -> Result<Vec<String>> {
-    let known = |s: &str| AUX_FUNNEL.contains(&s) || s == DEFAULT_TARGET;
-    let values = seen
-        .iter()
-        .map(|(s, _)| s.as_str())
-        .collect::<Vec<_>>()
-        .join(", ");
-    if let Some(list) = list {
-        for b in list {
-            if !seen.iter().any(|(s, _)| s == b) {
-                return Err(Error::bad_data(
-                    rows.file,
-                    None,
-                    "behavior has no events in the log",
-                    b,
-                    format!("behavior values in the log: {values}; fix the behavior list"),
-                ));
-            }
-        }
-        if let Some((s, row)) = seen.iter().find(|(s, _)| !list.contains(s) && !known(s)) {
-            return Err(rows.bad(
-                *row,
-                "unknown behavior value",
-                s,
-                format!(
-                    "configured behaviors: {}; add it to behaviors = [...] or remove those rows",
-                    list.join(", ")
-                ),
-            ));
-        }
-        return Ok(list.to_vec());
-    }
-    if let Some((s, row)) = seen.iter().find(|(s, _)| !known(s)) {
-        return Err(rows.bad(*row, "unknown behavior value", s, format!(
-            "known behaviors: view, pv, click, collect, cart, buy; list yours weakest → target in dataset.toml: behaviors = [...] (values here: {values})"
-        )));
-    }
-    let mut order: Vec<String> = AUX_FUNNEL
-        .iter()
-        .filter(|n| seen.iter().any(|(s, _)| s == *n))
-        .map(|s| s.to_string())
-        .collect();
-    if !seen.iter().any(|(s, _)| s == DEFAULT_TARGET) {
-        return Err(Error::bad_data(
-            rows.file,
-            None,
-            "missing target behavior: no `buy` event",
-            values,
-            "name the target last in dataset.toml: behaviors = [..., \"purchase\"]",
-        ));
-    }
-    order.push(DEFAULT_TARGET.to_string());
-    Ok(order)
-}
-
-/// The event-log file of a directory: `[events] file` (relative to the directory) or the only
-/// `.csv` / `.tsv` / `.parquet` file in it.
-pub fn events_file(dir: &Path, file: Option<&Path>) -> Result<PathBuf> {
-    match file {
-        Some(f) => {
-            let p = dir.join(f);
-            if p.is_file() {
-                Ok(p)
-            } else {
-                Err(Error::bad_data(
-                    &p,
-                    None,
-                    if p.exists() { "event log is not a file" } else { "event log does not exist" },
-                    f.display().to_string(),
-                    "fix `file` in the [events] table of dataset.toml (relative to the dataset directory)",
-                ))
-            }
-        }
-        None => lone_event_log(dir)?.ok_or_else(|| {
-            Error::bad_data(
-                dir,
-                None,
-                "no event log found (layout = \"events\" needs exactly one .csv/.tsv/.parquet file)",
-                dir.display().to_string(),
-                "name the file in dataset.toml: [events] file = \"events.csv\"",
-            )
-        }),
-    }
-}
-
-/// The only event-log file of a directory that holds no `test.txt`, if there is exactly one.
-pub fn lone_event_log(dir: &Path) -> Result<Option<PathBuf>> {
-    if dir.join("test.txt").exists() {
-        return Ok(None);
-    }
-    let mut found = Vec::new();
-    for entry in std::fs::read_dir(dir).map_err(|e| Error::io(dir, e))? {
-        let p = entry.map_err(|e| Error::io(dir, e))?.path();
-        if p.is_file() && is_event_log(&p) {
-            found.push(p);
-        }
-    }
-    Ok(if found.len() == 1 { found.pop() } else { None })
 }

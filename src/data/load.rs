@@ -6,6 +6,7 @@ use std::path::{Path, PathBuf};
 
 use super::config::{behavior_list_problem, ColdTest, DatasetConfig, Layout, ValidPolicy};
 use super::ids::{declared_universe, Count, IdMap, KeySpace};
+use super::items::{read_items_file, ItemMeta, RawItemMeta};
 use super::pairs::{read_split_dir, RawPairs};
 use super::{eventlog, Dataset, Interactions};
 use crate::error::{Error, Result};
@@ -41,6 +42,8 @@ pub struct RawData {
     pub count: Option<Count>,
     /// Notes gathered while reading.
     pub notes: Vec<String>,
+    /// Item metadata from the event log's `item_columns`.
+    pub item_meta: Option<super::items::RawItemMeta>,
 }
 
 /// Loads a dataset from a directory (pair files, per-user line files, or an event log named by
@@ -74,18 +77,23 @@ pub fn load_dataset(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
         }
     }
     let ev = cfg.events.clone().unwrap_or_default();
-    let raw = if meta.is_dir() {
+    let mut raw = if meta.is_dir() {
         let layout = cfg.layout.or(cfg.events.as_ref().map(|_| Layout::Events));
         match layout {
             Some(Layout::Pairs) => read_split_dir(path, behaviors.as_deref(), Some(false))?,
             Some(Layout::UserLines) => read_split_dir(path, behaviors.as_deref(), Some(true))?,
             Some(Layout::Events) => {
-                let file = eventlog::events_file(path, ev.file.as_deref())?;
-                eventlog::read_event_log(&file, &ev, behaviors.as_deref())?
+                let (files, source) = eventlog::events_files(path, ev.file.as_deref())?;
+                eventlog::read_event_log(&files, &source, &ev, behaviors.as_deref())?
             }
             None => match eventlog::lone_event_log(path)? {
                 Some(file) => {
-                    let mut raw = eventlog::read_event_log(&file, &ev, behaviors.as_deref())?;
+                    let mut raw = eventlog::read_event_log(
+                        std::slice::from_ref(&file),
+                        &file,
+                        &ev,
+                        behaviors.as_deref(),
+                    )?;
                     raw.notes
                         .push(format!("read the event log {}", file.display()));
                     raw
@@ -94,7 +102,7 @@ pub fn load_dataset(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
             },
         }
     } else if eventlog::is_event_log(path) {
-        eventlog::read_event_log(path, &ev, behaviors.as_deref())?
+        eventlog::read_event_log(&[path.to_path_buf()], path, &ev, behaviors.as_deref())?
     } else {
         return Err(Error::bad_data(
             path,
@@ -105,19 +113,49 @@ pub fn load_dataset(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
         ));
     };
     let name = cfg.name.clone().unwrap_or_else(|| {
+        // `.` or `..` have no name of their own: use the directory's.
+        let full = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
         let stem = if meta.is_dir() {
-            path.file_name()
+            full.file_name()
         } else {
-            path.file_stem()
+            full.file_stem()
         };
         stem.map_or_else(|| "dataset".into(), |s| s.to_string_lossy().into_owned())
     });
+    let mut metas: Vec<RawItemMeta> = raw.item_meta.take().into_iter().collect();
+    let mut item_notes = Vec::new();
+    if let Some(f) = &cfg.items {
+        let base = if meta.is_dir() {
+            path.to_path_buf()
+        } else {
+            path.parent().unwrap_or(Path::new(".")).to_path_buf()
+        };
+        let file = base.join(f);
+        if !file.is_file() {
+            return Err(Error::bad_data(
+                &file,
+                None,
+                "item metadata file does not exist",
+                f.display().to_string(),
+                "fix `items` in dataset.toml (a CSV or Parquet file with an `item` column, relative to the dataset directory), or remove the key",
+            ));
+        }
+        metas.push(read_items_file(&file, &mut item_notes)?);
+    }
     let settings = Settings {
         valid: opts.valid_policy.or(cfg.valid).unwrap_or_default(),
         cold_test: cfg.cold_test.unwrap_or_default(),
         id_base: cfg.id_base,
     };
-    assemble(raw, name, path.to_path_buf(), settings)
+    let mut ds = assemble(raw, name, path.to_path_buf(), settings)?;
+    if !metas.is_empty() {
+        let mut notes = item_notes;
+        let index = |id: &str| ds.item_index(id);
+        let meta = ItemMeta::attach(metas, ds.n_items(), index, &mut notes);
+        ds.notes.extend(notes);
+        ds.item_meta = meta;
+    }
+    Ok(ds)
 }
 
 /// Policies applied by [`assemble`].

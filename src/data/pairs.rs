@@ -234,6 +234,7 @@ pub fn read_split_dir(
         items: KeySpace::Numeric,
         count,
         notes,
+        item_meta: None,
     })
 }
 

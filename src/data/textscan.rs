@@ -250,6 +250,8 @@ pub struct CsvShape {
     /// Byte range of the header and of every record (blank lines left out, `\r\n` ends
     /// excluded), so that a clean copy can be handed to a CSV parser.
     pub spans: Vec<std::ops::Range<usize>>,
+    /// Index (into `record_lines`) of every ragged record.
+    pub ragged_records: Vec<usize>,
 }
 
 impl CsvShape {
@@ -262,12 +264,65 @@ impl CsvShape {
         }
         out
     }
+
+    /// True when the spans cover `body` exactly, one `\n` apart (no CR, blank line or BOM):
+    /// then the text itself is its clean copy.
+    pub fn is_clean(&self, body: &[u8]) -> bool {
+        let Some(last) = self.spans.last() else {
+            return false;
+        };
+        self.spans.first().is_some_and(|f| f.start == 0)
+            && self.spans.windows(2).all(|w| w[0].end + 1 == w[1].start)
+            && (last.end == body.len() || (last.end + 1 == body.len() && body[last.end] == b'\n'))
+            && self
+                .spans
+                .iter()
+                .all(|s| body.get(s.end.wrapping_sub(1)) != Some(&b'\r'))
+    }
+
+    /// The clean copy without the ragged records (and without the header when the text has
+    /// none, see [`scan_csv_headerless`]); `record_lines` and `ragged_records` then describe it.
+    pub fn clean_copy_skipping_ragged(&mut self, body: &[u8]) -> Vec<u8> {
+        let mut out = Vec::with_capacity(body.len());
+        let first = self.spans.len() - self.record_lines.len();
+        let mut skip = self.ragged_records.iter().peekable();
+        let mut lines = Vec::with_capacity(self.record_lines.len());
+        for (k, r) in self.spans.iter().enumerate() {
+            if k >= first {
+                let rec = k - first;
+                if skip.peek() == Some(&&rec) {
+                    skip.next();
+                    continue;
+                }
+                lines.push(self.record_lines[rec]);
+            }
+            out.extend_from_slice(body.get(r.clone()).unwrap_or_default());
+            out.push(b'\n');
+        }
+        self.record_lines = lines;
+        out
+    }
+}
+
+/// [`scan_csv`] for a text without a header row: every record, the first included, must have
+/// `columns` fields; `header` is then `None` and `spans` holds records only.
+pub fn scan_csv_headerless(body: &[u8], sep: u8, columns: usize) -> CsvShape {
+    scan(body, sep, Some(columns))
 }
 
 /// Scans CSV/TSV bytes (see [`CsvShape`]). Blank lines are skipped; `"` quotes may hold
 /// separators and newlines; `""` inside quotes is a literal quote.
 pub fn scan_csv(body: &[u8], sep: u8) -> CsvShape {
+    scan(body, sep, None)
+}
+
+fn scan(body: &[u8], sep: u8, headerless: Option<usize>) -> CsvShape {
+    // Without any quote every record is one line: a line-at-a-time pass (a large log's case).
+    if !body.contains(&b'"') {
+        return scan_unquoted(body, sep, headerless);
+    }
     let mut shape = CsvShape::default();
+    let mut in_header = headerless.is_none();
     let mut line = 1usize;
     let mut start_line = 1usize;
     let mut start = 0usize;
@@ -297,7 +352,7 @@ pub fn scan_csv(body: &[u8], sep: u8) -> CsvShape {
                 empty = false;
             }
             Some(c) if c == sep => {
-                if shape.header.is_none() {
+                if in_header {
                     header.push(csv_name(body.get(field_start..i).unwrap_or_default()));
                 }
                 fields += 1;
@@ -309,17 +364,24 @@ pub fn scan_csv(body: &[u8], sep: u8) -> CsvShape {
                 if !empty || !is_blank(text) {
                     let end = if text.ends_with(b"\r") { i - 1 } else { i };
                     shape.spans.push(start..end);
-                    if shape.header.is_none() {
+                    if in_header {
                         header.push(csv_name(body.get(field_start..i).unwrap_or_default()));
                         shape.header = Some(std::mem::take(&mut header));
                         shape.header_line = start_line;
+                        in_header = false;
                     } else {
-                        let want = shape.header.as_ref().map_or(0, Vec::len);
-                        if fields != want && shape.ragged.is_none() {
-                            shape.ragged = Some((start_line, fields));
-                            let end = text.iter().position(|&c| c == b'\n').unwrap_or(text.len());
-                            let first = text.get(..end).unwrap_or_default();
-                            shape.ragged_text = show(first.strip_suffix(b"\r").unwrap_or(first));
+                        let want =
+                            headerless.unwrap_or_else(|| shape.header.as_ref().map_or(0, Vec::len));
+                        if fields != want {
+                            if shape.ragged.is_none() {
+                                shape.ragged = Some((start_line, fields));
+                                let end =
+                                    text.iter().position(|&c| c == b'\n').unwrap_or(text.len());
+                                let first = text.get(..end).unwrap_or_default();
+                                shape.ragged_text =
+                                    show(first.strip_suffix(b"\r").unwrap_or(first));
+                            }
+                            shape.ragged_records.push(shape.record_lines.len());
                         }
                         shape
                             .record_lines
@@ -337,6 +399,53 @@ pub fn scan_csv(body: &[u8], sep: u8) -> CsvShape {
             _ => {}
         }
         i += 1;
+    }
+    shape
+}
+
+/// [`scan`] of a text without quotes, line by line (the same shape, faster).
+fn scan_unquoted(body: &[u8], sep: u8, headerless: Option<usize>) -> CsvShape {
+    let mut shape = CsvShape::default();
+    let mut want = headerless;
+    let (mut start, mut line, mut fields) = (0usize, 1usize, 1usize);
+    // One pass over the bytes: count separators, act at each line end (and at the end).
+    for i in 0..=body.len() {
+        match body.get(i) {
+            Some(&b) if b == sep => {
+                fields += 1;
+                continue;
+            }
+            Some(b'\n') | None => {}
+            Some(_) => continue,
+        }
+        let text = body.get(start..i).unwrap_or_default();
+        if fields > 1 || !is_blank(text) {
+            let trimmed = text.strip_suffix(b"\r").unwrap_or(text);
+            shape.spans.push(start..start + trimmed.len());
+            match want {
+                None => {
+                    let names: Vec<String> = trimmed.split(|&b| b == sep).map(csv_name).collect();
+                    want = Some(names.len());
+                    shape.header = Some(names);
+                    shape.header_line = line;
+                }
+                Some(n) => {
+                    if fields != n {
+                        if shape.ragged.is_none() {
+                            shape.ragged = Some((line, fields));
+                            shape.ragged_text = show(trimmed);
+                        }
+                        shape.ragged_records.push(shape.record_lines.len());
+                    }
+                    shape
+                        .record_lines
+                        .push(u32::try_from(line).unwrap_or(u32::MAX));
+                }
+            }
+        }
+        start = i + 1;
+        line += 1;
+        fields = 1;
     }
     shape
 }
@@ -425,6 +534,41 @@ mod tests {
         assert_eq!(s.record_lines, vec![2, 3, 5]);
         assert_eq!(s.ragged, Some((5, 2)));
         assert_eq!(s.ragged_text, "1,2");
+        let body = b"1,2,buy\r\n1,2\r\n\n3,4,pv\n5";
+        let mut s = scan_csv_headerless(body, b',', 3);
+        assert_eq!(
+            (s.header.clone(), s.record_lines.clone()),
+            (None, vec![1, 2, 4, 5])
+        );
+        assert_eq!(
+            (s.ragged, s.ragged_records.clone()),
+            (Some((2, 2)), vec![1, 3])
+        );
+        assert_eq!(s.clean_copy_skipping_ragged(body), b"1,2,buy\n3,4,pv\n");
+        assert_eq!(s.record_lines, vec![1, 4]);
+        let mut s = scan_csv(b"u,i,b\n1,2\n1,2,buy\n", b',');
+        assert_eq!(
+            s.clean_copy_skipping_ragged(b"u,i,b\n1,2\n1,2,buy\n"),
+            b"u,i,b\n1,2,buy\n"
+        );
+        assert_eq!(s.record_lines, vec![3]);
+        // The quote-free pass gives the same shape as the quote-aware one.
+        let text: &[u8] = b"\n u,i ,b\r\n1,2,buy\r\n\n \t\n1,2\n3,4,5,6\n7,8,9";
+        let mut quoted = text.to_vec();
+        quoted.extend_from_slice(b"\n\"");
+        let (a, b) = (scan_unquoted(text, b',', None), scan(&quoted, b',', None));
+        assert_eq!(
+            (&a.header, a.header_line, &a.record_lines[..]),
+            (&b.header, b.header_line, &b.record_lines[..4])
+        );
+        assert_eq!(
+            (a.ragged, &a.ragged_text, &a.ragged_records[..]),
+            (b.ragged, &b.ragged_text, &b.ragged_records[..2])
+        );
+        assert_eq!(a.spans[..], b.spans[..5]);
+        assert!(!a.is_clean(text));
+        assert!(scan_csv(b"u,i\n1,2\n", b',').is_clean(b"u,i\n1,2\n"));
+        assert!(scan_csv(b"u,i\n1,2", b',').is_clean(b"u,i\n1,2"));
         let s = scan_csv(b"u\ti\tb\n1\t2\tbuy\t\n", b'\t');
         assert_eq!(s.ragged, Some((2, 4)));
         assert_eq!(scan_csv(b"", b',').header, None);

@@ -33,8 +33,10 @@ pub struct GraphInfo {
 pub struct DataContext {
     /// The dataset (shared with workers).
     pub data: Arc<Dataset>,
-    /// Training-target interactions per item.
+    /// Training-target interactions per item (distinct users).
     pub popularity: Vec<u32>,
+    /// Distinct users per item over every behavior's training interactions.
+    pub popularity_all: Vec<u32>,
     /// Per behavior, user → items with counts; the target's rows are the ranking mask.
     pub csr: Vec<Csr>,
     /// The causal graph of this dataset's behaviors.
@@ -43,6 +45,24 @@ pub struct DataContext {
     pub test: Csr,
     /// Interventional test items per user, when the dataset has them.
     pub test_do: Option<Csr>,
+}
+
+/// Distinct users per item over every behavior (a user counted once per item).
+fn popularity_all(data: &Dataset) -> Vec<u32> {
+    let mut pairs: Vec<(u32, u32)> = data
+        .behaviors
+        .iter()
+        .flat_map(|b| b.pairs.iter().map(|&(u, i)| (i, u)))
+        .collect();
+    pairs.sort_unstable();
+    pairs.dedup();
+    let mut pop = vec![0u32; data.n_items()];
+    for (i, _) in pairs {
+        if let Some(c) = pop.get_mut(i as usize) {
+            *c += 1;
+        }
+    }
+    pop
 }
 
 /// User → items of a split (pairs in any order, repeats ignored).
@@ -81,6 +101,7 @@ impl DataContext {
             test: split_csr(n, &data.test),
             test_do: data.test_do.as_deref().map(|t| split_csr(n, t)),
             popularity: popularity(&data),
+            popularity_all: popularity_all(&data),
             csr,
             graph,
             data,

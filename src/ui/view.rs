@@ -128,10 +128,7 @@ fn render_context(app: &App, area: Rect, buf: &mut Buffer) {
     ];
     if let Some(i) = app.selected_item() {
         spans.push(Span::styled(" · item ", style(Meaning::Muted)));
-        spans.push(Span::styled(
-            data.item_ids.get(i as usize).cloned().unwrap_or_default(),
-            style(Meaning::Title),
-        ));
+        spans.push(Span::styled(data.item_display(i), style(Meaning::Title)));
     }
     spans.push(Span::styled(
         format!(

@@ -7,7 +7,8 @@ use polars::prelude::DataFrame;
 use rand::{rngs::StdRng, seq::SliceRandom, SeedableRng};
 
 use super::frame::{string_column, Rows};
-use crate::data::config::{EventsConfig, SplitRule};
+use super::time::{format_time, parse_time, TimeFormat};
+use crate::data::config::{EventsConfig, SplitRule, TimeCut};
 use crate::error::Result;
 
 /// Which split a target event goes to.
@@ -53,50 +54,164 @@ pub(super) fn split_from_column(
         .collect()
 }
 
-/// Timestamps of the target rows as numbers (ranks of the text when not all numeric).
+/// Timestamps (unix seconds) of the given rows (all rows when `None`), in that order, and a
+/// note saying how they were written. A column that mixes formats is an error naming a line of
+/// each; text in no known format is ordered as text (`strict`: an error).
 pub(super) fn timestamps(
     df: &DataFrame,
     col: &str,
-    target_rows: &[usize],
+    subset: Option<&[usize]>,
     rows: &Rows,
-) -> Result<Vec<f64>> {
+    strict: bool,
+) -> Result<(Vec<f64>, String)> {
     let all = string_column(df, col, rows)?;
-    let vals: Vec<Option<&str>> = all.iter().collect();
-    let mut text = Vec::with_capacity(target_rows.len());
-    for &r in target_rows {
-        match vals
-            .get(r)
-            .copied()
-            .flatten()
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-        {
+    let picked: Vec<usize> = match subset {
+        Some(s) => s.to_vec(),
+        None => (0..all.len()).collect(),
+    };
+    let mut text = Vec::with_capacity(picked.len());
+    for &r in &picked {
+        match all.get(r).map(str::trim).filter(|v| !v.is_empty()) {
             Some(v) => text.push(v),
             None => {
                 return Err(rows.bad(
                     r,
                     format!("missing timestamp in column `{col}`"),
                     "",
-                    "fill the timestamp of every target event, or remove the column",
+                    if strict {
+                        "fill the timestamp of every event (split = \"time\" orders every row)"
+                    } else {
+                        "fill the timestamp of every target event, or remove the column"
+                    },
                 ))
             }
         }
     }
-    if let Some(nums) = text
-        .iter()
-        .map(|t| t.parse::<f64>().ok().filter(|v| v.is_finite()))
-        .collect::<Option<Vec<_>>>()
-    {
-        return Ok(nums);
+    let mut out = Vec::with_capacity(text.len());
+    // First row of each format seen, and the first value in no format.
+    let mut formats: Vec<(TimeFormat, usize)> = Vec::new();
+    let mut unknown: Option<usize> = None;
+    for (k, v) in text.iter().enumerate() {
+        match parse_time(v) {
+            Some((t, f)) => {
+                if !formats.iter().any(|x| x.0 == f) {
+                    formats.push((f, k));
+                }
+                out.push(t);
+            }
+            None => {
+                unknown.get_or_insert(k);
+                out.push(0.0);
+            }
+        }
     }
-    // ISO dates and similar sort correctly as text.
-    let mut sorted = text.clone();
-    sorted.sort_unstable();
-    sorted.dedup();
-    Ok(text
+    let line = |k: usize| rows.line(picked[k]);
+    if formats.is_empty() && !strict {
+        // No known format: ISO-like text still sorts correctly as text.
+        let mut sorted = text.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        let ranks = text
+            .iter()
+            .map(|t| sorted.binary_search(t).unwrap_or(0) as f64)
+            .collect();
+        return Ok((ranks, format!("timestamp column `{col}` is in no known time format (e.g. `{}`); events are ordered by its text", text.first().copied().unwrap_or_default())));
+    }
+    if let Some(k) = unknown {
+        return Err(rows.bad(
+            picked[k],
+            format!("timestamp in column `{col}` is in no known format"),
+            text[k],
+            "write unix seconds or milliseconds, or a date-time such as `2019-10-01 00:00:00 UTC`, `2016-01-31 23:59:02` or `2017-11-26T01:00:00Z`",
+        ));
+    }
+    if formats.len() > 1 {
+        let (a, ka) = formats[0];
+        let (b, kb) = formats[1];
+        return Err(rows.bad(
+            picked[kb],
+            format!(
+                "timestamp column `{col}` mixes formats: {} (first at line {}) and {} (first at line {})",
+                a.describe(),
+                line(ka),
+                b.describe(),
+                line(kb)
+            ),
+            text[kb],
+            "write every timestamp of the column the same way",
+        ));
+    }
+    let f = formats.first().map_or(TimeFormat::UnixSeconds, |x| x.0);
+    let (lo, hi) = out
         .iter()
-        .map(|t| sorted.binary_search(t).unwrap_or(0) as f64)
-        .collect())
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &t| {
+            (l.min(t), h.max(t))
+        });
+    Ok((
+        out,
+        format!(
+            "timestamps in column `{col}` read as {} ({} to {})",
+            f.describe(),
+            format_time(lo),
+            format_time(hi)
+        ),
+    ))
+}
+
+/// `split = "time"`: target rows from `test_from` on go to test, from `valid_from` on to
+/// valid; auxiliary rows from the first cut on are dropped (they are later than training).
+pub(super) fn split_by_time(
+    ts: &[f64],
+    is_target: &dyn Fn(usize) -> bool,
+    cfg: &EventsConfig,
+    target: &str,
+    tag_of: &mut [Tag],
+    dropped: &mut [bool],
+) -> Result<String> {
+    let (lo, hi) = ts
+        .iter()
+        .fold((f64::INFINITY, f64::NEG_INFINITY), |(l, h), &t| {
+            (l.min(t), h.max(t))
+        });
+    let at = |c: &Option<TimeCut>| -> Option<f64> {
+        match c {
+            Some(TimeCut::Fraction(f)) => Some(lo + f * (hi - lo)),
+            Some(TimeCut::At(s)) => parse_time(s).map(|x| x.0),
+            None => None,
+        }
+    };
+    let test = at(&cfg.test_from).unwrap_or(hi);
+    let valid = at(&cfg.valid_from).filter(|&v| v < test);
+    let first_cut = valid.unwrap_or(test);
+    let (mut n_test, mut n_valid, mut n_drop) = (0usize, 0usize, 0usize);
+    for (r, &t) in ts.iter().enumerate() {
+        if is_target(r) {
+            if t >= test {
+                tag_of[r] = Tag::Test;
+                n_test += 1;
+            } else if valid.is_some_and(|v| t >= v) {
+                tag_of[r] = Tag::Valid;
+                n_valid += 1;
+            }
+        } else if t >= first_cut {
+            dropped[r] = true;
+            n_drop += 1;
+        }
+    }
+    let valid_text = match valid {
+        Some(v) => format!(
+            ", valid from {} ({n_valid} `{target}` events)",
+            format_time(v)
+        ),
+        None => String::new(),
+    };
+    Ok(format!(
+        "split = time: test from {} ({n_test} `{target}` events){valid_text}; {n_drop} auxiliary events from {} on dropped (the log spans {} to {})",
+        format_time(test),
+        format_time(first_cut),
+        format_time(lo),
+        format_time(hi)
+    ))
 }
 
 /// Splits target events (given in file order) per user, at the pair level: all events of a pair
@@ -126,13 +241,13 @@ pub fn split_by_rule(
     users.sort_unstable();
     let mut tag: HashMap<(u32, u32), Tag> = HashMap::new();
     let mut rng = StdRng::seed_from_u64(cfg.seed);
-    let (mut split_users, mut whole) = (0usize, 0usize);
+    let (mut split_users, mut whole, mut test_only) = (0usize, 0usize, 0usize);
     for u in users {
         let Some(items) = per_user.get_mut(&u) else {
             continue;
         };
         let mut order: Vec<u32> = match cfg.split {
-            SplitRule::Loo => {
+            SplitRule::Loo | SplitRule::Time => {
                 items.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
                 items.iter().rev().map(|x| x.2).collect()
             }
@@ -145,8 +260,9 @@ pub fn split_by_rule(
         };
         let n = order.len();
         let (n_test, n_valid) = match cfg.split {
-            SplitRule::Loo if n >= 3 => (1, 1),
-            SplitRule::Loo => (0, 0),
+            SplitRule::Loo | SplitRule::Time if n >= 3 => (1, 1),
+            SplitRule::Loo | SplitRule::Time if n == 2 => (1, 0),
+            SplitRule::Loo | SplitRule::Time => (0, 0),
             SplitRule::Ratio => {
                 let sum: f64 = cfg.ratio.iter().sum();
                 let share = |k: usize| (n as f64 * cfg.ratio[k] / sum).round() as usize;
@@ -159,16 +275,17 @@ pub fn split_by_rule(
             continue;
         }
         split_users += 1;
+        test_only += usize::from(n_valid == 0);
         for (k, i) in order.drain(..n_test + n_valid).enumerate() {
             tag.insert((u, i), if k < n_test { Tag::Test } else { Tag::Valid });
         }
     }
     let note = match cfg.split {
-        SplitRule::Loo => format!(
-            "no split column: `{target}` split leave-one-out by {} ({split_users} users give their last item to test and the one before to valid; {whole} users with fewer than 3 items stay in training)",
-            if ts.is_some() { "timestamp" } else { "file order (no timestamp column)" }
-        ),
-        SplitRule::Ratio => format!("no split column: `{target}` split per user by ratio {:?} with seed {} ({whole} users too small to split)", cfg.ratio, cfg.seed),
+        SplitRule::Loo | SplitRule::Time => format!(
+            "no split column: `{target}` split leave-one-out by {} ({split_users} users give their last item to test, {} of them also the one before to valid ({test_only} users with 2 items give a test item only); {whole} users with one item stay in training)",
+            if ts.is_some() { "timestamp" } else { "file order (no timestamp column)" },
+            split_users - test_only
+        ),        SplitRule::Ratio => format!("no split column: `{target}` split per user by ratio {:?} with seed {} ({whole} users too small to split)", cfg.ratio, cfg.seed),
     };
     let tags = pairs
         .iter()
@@ -195,9 +312,10 @@ mod tests {
         let ts = [5.0, 3.0, 9.0, 7.0, 1.0, 0.0, 0.0];
         let (tags, note) = split_by_rule(&pairs, Some(&ts), &cfg(SplitRule::Loo), "buy");
         use Tag::*;
-        assert_eq!(tags, vec![Train, Train, Test, Valid, Train, Train, Train]);
+        // user 1 has two items: the later (by file order on a tie) is test, none is valid.
+        assert_eq!(tags, vec![Train, Train, Test, Valid, Train, Train, Test]);
         assert!(
-            note.contains("1 users give") && note.contains("1 users with fewer"),
+            note.contains("2 users give") && note.contains("1 users with 2 items"),
             "{note}"
         );
         // Ties and no timestamps: file order decides.

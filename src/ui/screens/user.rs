@@ -102,7 +102,7 @@ fn render_profile(app: &App, view: &UserView, area: Rect, buf: &mut Buffer) {
         let room = (w as usize).saturating_sub(19);
         let mut text = String::new();
         for &(i, c) in &h.first {
-            let id = data.item_ids.get(i as usize).cloned().unwrap_or_default();
+            let id = short_display(data, i);
             let id = if c > 1 { format!("{id}×{c}") } else { id };
             if text.chars().count() + id.chars().count() + 3 > room {
                 break;
@@ -131,7 +131,7 @@ fn render_profile(app: &App, view: &UserView, area: Rect, buf: &mut Buffer) {
         let v: Vec<String> = row
             .iter()
             .take(6)
-            .map(|&i| data.item_ids.get(i as usize).cloned().unwrap_or_default())
+            .map(|&i| short_display(data, i))
             .collect();
         if v.is_empty() {
             "–".into()
@@ -238,8 +238,10 @@ fn render_list(app: &App, view: &UserView, raw: bool, area: Rect, buf: &mut Buff
     };
     let focused = app.user.raw_focus == raw;
     let data = app.data();
-    // Narrow lists drop the popularity column and shorten scores and moves.
-    let compact = area.width < 36;
+    let meta_col = data.item_meta.label_column();
+    // Narrow lists drop the popularity column and shorten scores and moves; a metadata column
+    // needs the room of a wider list.
+    let compact = area.width < if meta_col.is_some() { 48 } else { 36 };
     let rows: Vec<Row> = list
         .iter()
         .zip(moves)
@@ -248,13 +250,18 @@ fn render_list(app: &App, view: &UserView, raw: bool, area: Rect, buf: &mut Buff
             let mut cells = vec![
                 Cell::from(format!("{:>2}", r + 1)),
                 Cell::from(data.item_ids.get(i as usize).cloned().unwrap_or_default()),
+            ];
+            if meta_col.is_some() {
+                cells.push(Cell::from(data.item_label(i).unwrap_or("").to_string()));
+            }
+            cells.extend([
                 Cell::from(if compact {
                     format!("{s:>5.2}")
                 } else {
                     format!("{s:>7.3}")
                 }),
                 move_cell(mv, raw, compact),
-            ];
+            ]);
             if !compact {
                 let pop = app.ctx.popularity.get(i as usize).copied().unwrap_or(0);
                 cells.push(Cell::from(format!("{pop:>4}")));
@@ -278,7 +285,8 @@ fn render_list(app: &App, view: &UserView, raw: bool, area: Rect, buf: &mut Buff
     } else {
         block
     };
-    let (widths, header) = if compact {
+    let pop_head = clip(&app.ctx.target_name(), 4);
+    let (mut widths, mut header) = if compact {
         (
             vec![
                 Constraint::Length(2),
@@ -287,7 +295,13 @@ fn render_list(app: &App, view: &UserView, raw: bool, area: Rect, buf: &mut Buff
                 Constraint::Length(3),
                 Constraint::Length(2),
             ],
-            vec!["#", "item", "score", "mv", "ho"],
+            vec![
+                "#".to_string(),
+                "item".into(),
+                "score".into(),
+                "mv".into(),
+                "ho".into(),
+            ],
         )
     } else {
         (
@@ -299,9 +313,32 @@ fn render_list(app: &App, view: &UserView, raw: bool, area: Rect, buf: &mut Buff
                 Constraint::Length(4),
                 Constraint::Length(2),
             ],
-            vec!["#", "item", "score", "move", "pop", "ho"],
+            vec![
+                "#".to_string(),
+                "item".into(),
+                "score".into(),
+                "move".into(),
+                pop_head,
+                "ho".into(),
+            ],
         )
     };
+    // With item metadata, a column of its label (name or category) follows the id.
+    if let Some(c) = meta_col {
+        let id_w = list
+            .iter()
+            .map(|&(i, _)| {
+                data.item_ids
+                    .get(i as usize)
+                    .map_or(0, |s| s.chars().count())
+            })
+            .max()
+            .unwrap_or(4)
+            .clamp(4, 10) as u16;
+        widths[1] = Constraint::Length(id_w);
+        widths.insert(2, Constraint::Min(4));
+        header.insert(2, clip(&data.item_meta.columns[c], 8));
+    }
     Table::new(rows, widths)
         .header(Row::new(header).style(style(Meaning::Muted)))
         .column_spacing(1)
@@ -320,18 +357,24 @@ fn render_summary(app: &App, view: &UserView, area: Rect, buf: &mut Buffer) {
         ]),
         Line::from(vec![
             Span::styled("popularity ", style(Meaning::Muted)),
-            Span::styled(format!("do {:.1}", view.pop_do), style(Meaning::Debiased)),
+            Span::styled(
+                format!("do {}", precise(view.pop_do)),
+                style(Meaning::Debiased),
+            ),
             Span::raw(" · "),
-            Span::styled(format!("raw {:.1}", view.pop_raw), style(Meaning::Biased)),
+            Span::styled(
+                format!("raw {}", precise(view.pop_raw)),
+                style(Meaning::Biased),
+            ),
             Span::styled(
                 if area.width >= 76 {
                     format!(
-                        " · all {:.1} (training {} per item)",
-                        view.pop_catalog,
+                        " · all {} (training `{}` events per item)",
+                        precise(view.pop_catalog),
                         app.ctx.target_name()
                     )
                 } else {
-                    format!(" · all {:.1}", view.pop_catalog)
+                    format!(" · all {}", precise(view.pop_catalog))
                 },
                 style(Meaning::Muted),
             ),
@@ -354,4 +397,27 @@ fn render_summary(app: &App, view: &UserView, area: Rect, buf: &mut Buffer) {
     Paragraph::new(lines)
         .block(panel("Lists"))
         .render(area, buf);
+}
+
+/// A mean with the precision its size needs: `61.0`, `3.40`, `0.012` (a sparse log's means
+/// are far below 1 and must not all read `0.0`).
+pub fn precise(x: f64) -> String {
+    if x.abs() >= 10.0 {
+        format!("{x:.1}")
+    } else if x.abs() >= 1.0 {
+        format!("{x:.2}")
+    } else if x == 0.0 {
+        "0".into()
+    } else {
+        format!("{x:.3}")
+    }
+}
+
+/// An item for a short list: `id(label)` with metadata, else the id.
+fn short_display(data: &crate::data::Dataset, i: u32) -> String {
+    let id = data.item_ids.get(i as usize).cloned().unwrap_or_default();
+    match data.item_label(i) {
+        Some(l) => format!("{id}({})", clip(l, 14)),
+        None => id,
+    }
 }

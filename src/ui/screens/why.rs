@@ -193,7 +193,7 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
     let rule = matches!(app.active.ranker(), crate::model::Ranker::Rule(_));
     render_waterfall(e, rule, wf_area, buf);
     if let Some(r) = near_area {
-        render_nearest(e, r, buf);
+        render_nearest(app, e, r, buf);
     }
 }
 
@@ -209,6 +209,13 @@ fn render_head(app: &App, e: &Explanation, with_nearest: bool, area: Rect, buf: 
         (rank_in(&v.do_list, item), rank_in(&v.raw_list, item))
     });
     let pop = app.ctx.popularity.get(item as usize).copied().unwrap_or(0);
+    let pop_all = app
+        .ctx
+        .popularity_all
+        .get(item as usize)
+        .copied()
+        .unwrap_or(0);
+    let target = app.ctx.target_name();
     let mut lines = vec![Line::from(vec![
         Span::styled(
             format!("do {:.4} ({rd})", e.score_do),
@@ -220,7 +227,16 @@ fn render_head(app: &App, e: &Explanation, with_nearest: bool, area: Rect, buf: 
             style(Meaning::Biased),
         ),
         Span::raw(format!("  raw − do {:+.4}", e.raw_minus_do)),
-        Span::styled(format!("  · item popularity {pop}"), style(Meaning::Muted)),
+        Span::styled(
+            if area.width >= 110 {
+                format!(
+                    "  · popularity {pop} training `{target}` · {pop_all} users of any behavior"
+                )
+            } else {
+                format!("  · pop {pop} `{target}`, {pop_all} any")
+            },
+            style(Meaning::Muted),
+        ),
     ])];
     let has_nearest = e.nearest.iter().any(|n| !n.items.is_empty());
     if with_nearest && has_nearest {
@@ -251,7 +267,10 @@ fn render_head(app: &App, e: &Explanation, with_nearest: bool, area: Rect, buf: 
             style(Meaning::Muted),
         ));
     }
-    let title = format!("Why item {} for user {}", e.item, e.user);
+    let title = match app.data().item_meta.describe(item) {
+        Some(m) => format!("Why item {} ({m}) for user {}", e.item, e.user),
+        None => format!("Why item {} for user {}", e.item, e.user),
+    };
     Paragraph::new(lines)
         .wrap(Wrap { trim: true })
         .block(panel(&title))
@@ -385,7 +404,8 @@ fn render_waterfall(e: &Explanation, rule: bool, area: Rect, buf: &mut Buffer) {
     }
 }
 
-fn render_nearest(e: &Explanation, area: Rect, buf: &mut Buffer) {
+fn render_nearest(app: &App, e: &Explanation, area: Rect, buf: &mut Buffer) {
+    let data = app.data();
     let mut lines: Vec<Line> = vec![Line::styled(
         "cosine of fused item representations",
         style(Meaning::Muted),
@@ -396,7 +416,17 @@ fn render_nearest(e: &Explanation, area: Rect, buf: &mut Buffer) {
             lines.push(Line::styled("  (no other item)", style(Meaning::Muted)));
         }
         for (id, c) in &n.items {
-            lines.push(Line::raw(format!("  {:<14} {c:+.3}", clip(id, 14))));
+            // With item metadata: `id(label)` in the room the panel has.
+            let shown = match data.item_index(id).and_then(|i| data.item_label(i)) {
+                Some(l) => format!("{id}({l})"),
+                None => id.clone(),
+            };
+            let w = if data.item_meta.is_empty() {
+                14
+            } else {
+                (area.width as usize).saturating_sub(12).max(14)
+            };
+            lines.push(Line::raw(format!("  {:<w$} {c:+.3}", clip(&shown, w))));
         }
     }
     if let Some((su, si)) = e.strata {
