@@ -149,7 +149,7 @@ pub struct MclmrSection {
     #[serde(default)]
     pub conversion_evidence: bool,
     /// Weight of the tier loss: BPR of bought against interacted-but-not-bought items of the
-    /// same user, on the gates, evidence and confounder parameters only (0 = off).
+    /// same user, on the user gate only (0 = off).
     #[serde(default)]
     pub lambda_tier: f64,
     /// Weight of the orthogonality penalty: squared cross-covariance between the batch's
@@ -190,8 +190,8 @@ pub struct TrainSection {
     /// Which ranking's validation NDCG@10 picks the best epoch and drives early stopping.
     #[serde(default)]
     pub select: SelectOn,
-    /// Learning rate of the small parameter blocks (gates, evidence and confounder
-    /// parameters); absent in older checkpoints, which used `lr` for everything.
+    /// Learning rate of the gates and evidence weights; absent in older checkpoints, which used
+    /// `lr` for everything.
     #[serde(default)]
     pub lr_small: Option<f64>,
 }

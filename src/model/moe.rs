@@ -183,11 +183,21 @@ impl MoeAggregator {
 
     /// Evidence term `Σ_b g_{u,b} w_b x_b(u,i)` for rows of user gates `[n, M]` and evidence
     /// features `x` (`[n, n_aux]`).
-    pub fn evidence_term(&self, params: &Params, gate_u: &Tensor, x: &Tensor) -> Result<Tensor> {
+    /// With `fixed_weights` the weights get no gradient (the tier loss trains the gate only).
+    pub fn evidence_term(
+        &self,
+        params: &Params,
+        gate_u: &Tensor,
+        x: &Tensor,
+        fixed_weights: bool,
+    ) -> Result<Tensor> {
         if self.n_aux == 0 {
             return Tensor::zeros(gate_u.dim(0)?, DType::F32, gate_u.device());
         }
-        let w = self.evidence_weights(params)?;
+        let mut w = self.evidence_weights(params)?;
+        if fixed_weights {
+            w = w.detach();
+        }
         let g = Self::evidence_gate(gate_u, self.n_aux)?;
         g.broadcast_mul(&w.unsqueeze(0)?)?.mul(x)?.sum(1)
     }

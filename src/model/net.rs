@@ -576,8 +576,8 @@ impl Net {
     /// through the user's gate, and the confounder terms. `zu`/`gate_u` have one row per user,
     /// `zi` one row per item; `items` may hold several items per user (positives, then
     /// negatives), which repeat the user rows. The first `positives` pairs are training
-    /// purchases: their conversion value leaves that purchase out. `causal_fixed` holds the
-    /// confounder terms fixed (no gradient).
+    /// purchases: their conversion value leaves that purchase out. `fixed` holds the evidence
+    /// weights and the confounder terms fixed (no gradient), so only the gate learns.
     pub(crate) fn pair_logits(
         &self,
         moe: &MoeAggregator,
@@ -587,7 +587,7 @@ impl Net {
         items: &[u32],
         zi: &Tensor,
         positives: usize,
-        causal_fixed: bool,
+        fixed: bool,
     ) -> Result<Tensor> {
         let dev = &self.device;
         let n = users.len();
@@ -601,7 +601,7 @@ impl Net {
         let n_aux = moe.n_aux;
         if self.config.mclmr.evidence && n_aux > 0 {
             let x = Tensor::from_vec(self.evidence(&all_users, items), (items.len(), n_aux), dev)?;
-            s = (s + moe.evidence_term(&self.params, &gate_r, &x)?)?;
+            s = (s + moe.evidence_term(&self.params, &gate_r, &x, fixed)?)?;
             if let Some((full, loo, _)) = &self.conversion {
                 let k = positives.min(items.len());
                 let ci = Tensor::cat(
@@ -623,7 +623,7 @@ impl Net {
             let gi = self.item_feat.index_select(&i_idx, 0)?;
             let eff = c.node_effects(&self.params, &su, &hu, (&si, &gi, &i_idx))?;
             let terms = c.raw_terms(&zu_r, zi, &eff)?;
-            s = (s + if causal_fixed { terms.detach() } else { terms })?;
+            s = (s + if fixed { terms.detach() } else { terms })?;
         }
         Ok(s)
     }
@@ -641,8 +641,9 @@ impl Net {
     }
 
     /// Tier loss (`mclmr.lambda_tier`): BPR of each bought item against an item the same user
-    /// interacted with but did not buy, with every representation held fixed, so that only the
-    /// gates (on fixed inputs), the evidence weights and the confounder terms learn from it.
+    /// interacted with but did not buy, with every representation, evidence weight and
+    /// confounder term held fixed, so that only the user gate (on fixed inputs) learns from it:
+    /// which of this user's behaviors tells their purchases apart from the rest of their history.
     #[allow(clippy::too_many_arguments)]
     fn tier_loss(
         &self,
