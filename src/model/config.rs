@@ -28,6 +28,12 @@ pub enum BackboneKind {
     /// Rule: strongest auxiliary behavior first, then weaker ones, then target popularity.
     #[serde(rename = "rule-cart-view")]
     RuleCartView,
+    /// Rule: the tiers of `rule-view-cart`, each ordered by the item's training buy share.
+    #[serde(rename = "rule-conversion")]
+    RuleConversion,
+    /// EASE (Steck 2019): a closed-form item-item model on the log-weighted behavior union.
+    #[serde(rename = "ease")]
+    Ease,
 }
 
 impl BackboneKind {
@@ -39,24 +45,28 @@ impl BackboneKind {
             BackboneKind::Cascade => "cascade",
             BackboneKind::RuleViewCart => "rule-view-cart",
             BackboneKind::RuleCartView => "rule-cart-view",
+            BackboneKind::RuleConversion => "rule-conversion",
+            BackboneKind::Ease => "ease",
         }
     }
 
-    /// True for the backbone-free rule baselines.
+    /// True for the backbone-free rule baselines (no parameters at all).
     pub fn is_rule(self) -> bool {
         matches!(
             self,
-            BackboneKind::RuleViewCart | BackboneKind::RuleCartView
+            BackboneKind::RuleViewCart | BackboneKind::RuleCartView | BackboneKind::RuleConversion
         )
     }
 
     /// All kinds, for help texts.
-    pub const ALL: [BackboneKind; 5] = [
+    pub const ALL: [BackboneKind; 7] = [
         BackboneKind::Mf,
         BackboneKind::LightGcn,
         BackboneKind::Cascade,
         BackboneKind::RuleViewCart,
         BackboneKind::RuleCartView,
+        BackboneKind::RuleConversion,
+        BackboneKind::Ease,
     ];
 }
 
@@ -176,6 +186,52 @@ pub enum SelectOn {
     Raw,
 }
 
+/// `[ease]`: the EASE baseline (`model.backbone = "ease"`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EaseSection {
+    /// L2 weight λ added to the Gram matrix's diagonal.
+    pub lambda: f64,
+    /// Weight of each behavior in `x_ui = ln(1 + Σ_b w_b · count_b(u,i))`, weakest → target;
+    /// empty = 1 for the weakest, 2 for every intermediate, 4 for the target.
+    pub weights: Vec<f64>,
+}
+
+impl Default for EaseSection {
+    fn default() -> Self {
+        EaseSection {
+            lambda: 500.0,
+            weights: Vec::new(),
+        }
+    }
+}
+
+impl EaseSection {
+    /// The behavior weights for `n_behaviors` behaviors (weakest → target).
+    pub fn weights_for(&self, n_behaviors: usize) -> Result<Vec<f64>> {
+        if self.weights.is_empty() {
+            return Ok((0..n_behaviors)
+                .map(|b| match b {
+                    _ if b + 1 == n_behaviors => 4.0,
+                    0 => 1.0,
+                    _ => 2.0,
+                })
+                .collect());
+        }
+        if self.weights.len() != n_behaviors {
+            return Err(Error::bad_arg(
+                "config ease.weights",
+                format!("{:?}", self.weights),
+                format!(
+                    "give one weight per behavior of the data ({n_behaviors}, weakest → target), \
+                     or leave ease.weights = [] for 1, 2, …, 4"
+                ),
+            ));
+        }
+        Ok(self.weights.clone())
+    }
+}
+
 /// The whole configuration.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -186,6 +242,9 @@ pub struct Config {
     pub mclmr: MclmrSection,
     /// `[train]`
     pub train: TrainSection,
+    /// `[ease]`
+    #[serde(default)]
+    pub ease: EaseSection,
 }
 
 impl Default for Config {
@@ -332,6 +391,23 @@ impl Config {
         if c.cl_batch < 2 {
             return bad("mclmr.cl_batch", c.cl_batch.to_string(), "use at least 2");
         }
+        let e = &self.ease;
+        if !(e.lambda > 0.0 && e.lambda.is_finite()) {
+            return bad(
+                "ease.lambda",
+                e.lambda.to_string(),
+                "use a positive L2 weight such as 500",
+            );
+        }
+        if e.weights.iter().any(|w| !(*w >= 0.0 && w.is_finite()))
+            || (!e.weights.is_empty() && e.weights.iter().all(|&w| w == 0.0))
+        {
+            return bad(
+                "ease.weights",
+                format!("{:?}", e.weights),
+                "use non-negative behavior weights, not all 0, e.g. [1.0, 2.0, 4.0]",
+            );
+        }
         Ok(())
     }
 }
@@ -375,6 +451,37 @@ mod tests {
         assert_eq!(c.model.init_std, 0.01);
         let e = Config::from_toml("[model]\ninit_std = 0.0\n", Path::new("c.toml")).unwrap_err();
         assert!(e.to_string().contains("model.init_std"), "{e}");
+    }
+
+    #[test]
+    fn ease_section_defaults_and_checks() {
+        let c = Config::default();
+        assert_eq!(c.ease.lambda, 500.0);
+        assert_eq!(c.ease.weights_for(3).unwrap(), vec![1.0, 2.0, 4.0]);
+        assert_eq!(c.ease.weights_for(4).unwrap(), vec![1.0, 2.0, 2.0, 4.0]);
+        assert_eq!(c.ease.weights_for(1).unwrap(), vec![4.0]);
+        let c = Config::from_toml("[ease]\nweights = [1.0, 3.0]\n", Path::new("x")).unwrap();
+        let e = c.ease.weights_for(3).unwrap_err().to_string();
+        assert!(
+            e.contains("ease.weights") && e.contains("[1.0, 3.0]"),
+            "{e}"
+        );
+        for bad in [
+            "lambda = 0.0",
+            "lambda = -1.0",
+            "weights = [1.0, -2.0]",
+            "weights = [0.0]",
+        ] {
+            let e = Config::from_toml(&format!("[ease]\n{bad}\n"), Path::new("c.toml"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("ease."), "{bad}: {e}");
+        }
+        // A config written before `[ease]` existed still loads.
+        let mut t: toml::Table = toml::from_str(&Config::default().to_toml()).unwrap();
+        t.remove("ease");
+        let old: Config = toml::Value::Table(t).try_into().unwrap();
+        assert_eq!(old.ease, EaseSection::default());
     }
 
     #[test]
