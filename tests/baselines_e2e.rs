@@ -126,14 +126,14 @@ fn ease_refuses_a_catalogue_too_large_for_the_memory() {
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("m.safetensors");
     let m = model.to_str().unwrap();
-    // 600 items: the solve needs 3 × 600² × 8 bytes = 8.2 MiB, the whole run about 30 MiB.
-    let out = train("ease", m, &["--max-memory", "24M"]);
+    // 600 items: the solve needs 3 × 600² × 4 bytes = 4.1 MiB, the whole run about 26 MiB.
+    let out = train("ease", m, &["--max-memory", "20M"]);
     assert_eq!(out.status.code(), Some(2), "{}", stderr(&out));
     let err = stderr(&out);
     for part in [
         "training synthetic (ease, lambda=500) needs about",
-        "solve 8.2 MiB",
-        "but only 24.0 MiB is available (--max-memory)",
+        "solve 4.1 MiB",
+        "but only 20.0 MiB is available (--max-memory)",
         "use it on a smaller catalogue",
         "or pass --max-memory SIZE to override",
     ] {
