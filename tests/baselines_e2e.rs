@@ -121,6 +121,37 @@ fn ease_checkpoint_is_self_describing() {
     assert_eq!(eval(b.to_str().unwrap())["do"], eb["do"]);
 }
 
+/// A saved EASE checkpoint scores exactly as the fit it came from, with its own `[ease]` config
+/// (here not the defaults): `B` from the file, `X` rebuilt from the data and the stored weights.
+#[test]
+fn ease_checkpoint_round_trip_scores_as_the_fit() {
+    use mclmr::model::{Config, EaseRanker, Mode};
+    use mclmr::train::checkpoint::{load_model, Checkpoint};
+    let data = mclmr::data::load_dataset(
+        std::path::Path::new("sample_data"),
+        &mclmr::data::LoadOptions::default(),
+    )
+    .unwrap();
+    let mut cfg = Config::default();
+    cfg.model.backbone = mclmr::model::BackboneKind::Ease;
+    cfg.ease.lambda = 20.0;
+    cfg.ease.weights = vec![1.0, 1.0, 8.0];
+    let fit = EaseRanker::fit(&data, &cfg.ease).unwrap();
+    let users: Vec<u32> = (0..50).collect();
+    let want = fit.score_users(&users);
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("e.safetensors");
+    Checkpoint::ease(&cfg, &data, fit.b, 1.0)
+        .unwrap()
+        .save(&path)
+        .unwrap();
+    let loaded = load_model(&path, &data, &candle_core::Device::Cpu).unwrap();
+    assert_eq!(loaded.checkpoint.config.ease, cfg.ease);
+    assert_eq!(loaded.checkpoint.meta.status, "closed-form");
+    let got = loaded.ranker.score_users(&users, Mode::Do).unwrap();
+    assert_eq!(got, want);
+}
+
 #[test]
 fn ease_refuses_a_catalogue_too_large_for_the_memory() {
     let dir = tempfile::tempdir().unwrap();

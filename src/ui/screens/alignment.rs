@@ -32,8 +32,12 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         let block = panel("Alignment");
         let inner = block.inner(area);
         block.render(area, buf);
-        let text = "This checkpoint is a baseline (a rule or EASE): it has no learned representations, so there is nothing to align. Retrain a backbone on screen 5.";
-        message(inner, buf, Meaning::Muted, text);
+        let what = match app.active.ranker() {
+            crate::model::Ranker::Ease(_) => "the EASE baseline",
+            _ => "a rule baseline",
+        };
+        let text = format!("This checkpoint is {what}: it has no learned representations, so there is nothing to align. Retrain a backbone on screen 5.");
+        message(inner, buf, Meaning::Muted, &text);
         return;
     }
     let Some(report) = app.active.alignment.ready() else {
