@@ -6,6 +6,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+pub use crate::model::ease::EaseSection;
 
 /// The commented default configuration.
 pub const DEFAULT_TOML: &str = include_str!("default_config.toml");
@@ -184,52 +185,6 @@ pub enum SelectOn {
     Do,
     /// The observational ranking.
     Raw,
-}
-
-/// `[ease]`: the EASE baseline (`model.backbone = "ease"`).
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct EaseSection {
-    /// L2 weight λ added to the Gram matrix's diagonal.
-    pub lambda: f64,
-    /// Weight of each behavior in `x_ui = ln(1 + Σ_b w_b · count_b(u,i))`, weakest → target;
-    /// empty = 1 for the weakest, 2 for every intermediate, 4 for the target.
-    pub weights: Vec<f64>,
-}
-
-impl Default for EaseSection {
-    fn default() -> Self {
-        EaseSection {
-            lambda: 500.0,
-            weights: Vec::new(),
-        }
-    }
-}
-
-impl EaseSection {
-    /// The behavior weights for `n_behaviors` behaviors (weakest → target).
-    pub fn weights_for(&self, n_behaviors: usize) -> Result<Vec<f64>> {
-        if self.weights.is_empty() {
-            return Ok((0..n_behaviors)
-                .map(|b| match b {
-                    _ if b + 1 == n_behaviors => 4.0,
-                    0 => 1.0,
-                    _ => 2.0,
-                })
-                .collect());
-        }
-        if self.weights.len() != n_behaviors {
-            return Err(Error::bad_arg(
-                "config ease.weights",
-                format!("{:?}", self.weights),
-                format!(
-                    "give one weight per behavior of the data ({n_behaviors}, weakest → target), \
-                     or leave ease.weights = [] for 1, 2, …, 4"
-                ),
-            ));
-        }
-        Ok(self.weights.clone())
-    }
 }
 
 /// The whole configuration.

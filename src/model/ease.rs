@@ -22,10 +22,56 @@ use rayon::prelude::*;
 
 use crate::data::{Csr, Dataset};
 use crate::error::{Error, Result};
-use crate::model::config::EaseSection;
+use serde::{Deserialize, Serialize};
 
 /// The precision of the Gram matrix, its factor and inverse.
 type Real = f32;
+
+/// `[ease]`: the EASE baseline (`model.backbone = "ease"`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct EaseSection {
+    /// L2 weight λ added to the Gram matrix's diagonal.
+    pub lambda: f64,
+    /// Weight of each behavior in `x_ui = ln(1 + Σ_b w_b · count_b(u,i))`, weakest → target;
+    /// empty = 1 for the weakest, 2 for every intermediate, 4 for the target.
+    pub weights: Vec<f64>,
+}
+
+impl Default for EaseSection {
+    fn default() -> Self {
+        EaseSection {
+            lambda: 500.0,
+            weights: Vec::new(),
+        }
+    }
+}
+
+impl EaseSection {
+    /// The behavior weights for `n_behaviors` behaviors (weakest → target).
+    pub fn weights_for(&self, n_behaviors: usize) -> Result<Vec<f64>> {
+        if self.weights.is_empty() {
+            return Ok((0..n_behaviors)
+                .map(|b| match b {
+                    _ if b + 1 == n_behaviors => 4.0,
+                    0 => 1.0,
+                    _ => 2.0,
+                })
+                .collect());
+        }
+        if self.weights.len() != n_behaviors {
+            return Err(Error::bad_arg(
+                "config ease.weights",
+                format!("{:?}", self.weights),
+                format!(
+                    "give one weight per behavior of the data ({n_behaviors}, weakest → target), \
+                     or leave ease.weights = [] for 1, 2, …, 4"
+                ),
+            ));
+        }
+        Ok(self.weights.clone())
+    }
+}
 
 /// Bytes the solve holds at its peak for `n_items` items: the factor of `G`, `P` and the
 /// inverse's workspace, `n × n` [`Real`] each.
