@@ -79,7 +79,8 @@ pub struct Explanation {
     pub score_do: f32,
     /// Observational score.
     pub score_raw: f32,
-    /// `⟨P^T_u, Z_i⟩` (for a plain model the whole score; for a rule, its popularity part).
+    /// `⟨P^T_u, Z_i⟩` (for a plain model the whole score; for a rule, its popularity part; for
+    /// EASE the whole score `x_u · B_i`).
     pub target_term: f32,
     /// Expert terms.
     pub experts: Vec<ExpertTerm>,
@@ -93,7 +94,8 @@ pub struct Explanation {
     pub strata: Option<(u32, u32)>,
     /// `raw − do`: what the confounders add to this pair's observational score.
     pub raw_minus_do: f32,
-    /// Closest items in the user's history per behavior.
+    /// Closest items in the user's history per behavior (for EASE: the history items that add
+    /// most to the score, `x_uj · B_ji`).
     pub nearest: Vec<Nearest>,
     /// The item's metadata (column → value), when the dataset has any.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
@@ -115,6 +117,33 @@ pub fn explain(ranker: &Ranker, data: &Dataset, u: u32, i: u32) -> Explanation {
 fn explain_scores(ranker: &Ranker, data: &Dataset, u: u32, i: u32) -> Explanation {
     match ranker {
         Ranker::Neural(inf) => explain_neural(inf, data, u, i),
+        Ranker::Ease(ease) => {
+            let score = ease.score_users(&[u])[i as usize];
+            let items = ease
+                .contributions(u, i)
+                .into_iter()
+                .take(5)
+                .map(|(j, c)| (data.item_ids[j as usize].clone(), c))
+                .collect();
+            Explanation {
+                user: data.user_ids[u as usize].clone(),
+                item: data.item_ids[i as usize].clone(),
+                score_do: score,
+                score_raw: score,
+                target_term: score,
+                experts: Vec::new(),
+                evidence: Vec::new(),
+                confounders_do: None,
+                confounders_raw: None,
+                strata: None,
+                raw_minus_do: 0.0,
+                nearest: vec![Nearest {
+                    behavior: "ease".into(),
+                    items,
+                }],
+                item_meta: Default::default(),
+            }
+        }
         Ranker::Rule(rule) => {
             let score = rule.score_users(&[u])[i as usize];
             let names = data.behavior_names();

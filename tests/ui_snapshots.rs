@@ -312,9 +312,16 @@ fn plain_and_rule_checkpoints_render_every_screen() {
     mclmr::train::checkpoint::Checkpoint::rule(&cfg, &data)
         .save(&rule)
         .expect("saved");
+    cfg.model.backbone = mclmr::model::BackboneKind::Ease;
+    let ease = dir.path().join("ease.safetensors");
+    let fit = mclmr::model::EaseRanker::fit(&data, &cfg.ease).expect("fits");
+    mclmr::train::checkpoint::Checkpoint::ease(&cfg, &data, fit.b, 0.0)
+        .and_then(|c| c.save(&ease))
+        .expect("saved");
     for (model, expect) in [
         (plain, "no causal scorer"),
         (rule, "rule baseline: it has no learned representations"),
+        (ease, "EASE baseline: it has no learned representations"),
     ] {
         let mut o = ExploreOptions::new(&model, "sample_data");
         o.save_dir = Some(dir.path().to_path_buf());

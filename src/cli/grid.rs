@@ -16,6 +16,7 @@ use serde::Deserialize;
 use serde_json::{json, Value};
 
 use crate::error::{Error, Result};
+use crate::model::BackboneKind;
 
 /// `mclmr grid` arguments.
 #[derive(Debug, Args)]
@@ -79,7 +80,8 @@ struct Spec {
     /// `plain` and/or `mclmr`.
     #[serde(default = "default_variants")]
     variants: Vec<String>,
-    /// Rule baselines, evaluated once each (they have no seed).
+    /// Baselines, evaluated once each (they have no seed): the rules (variant `rule`) and
+    /// `ease` (variant `closed-form`).
     #[serde(default)]
     rules: Vec<String>,
     /// Overrides `train.epochs` for every run.
@@ -145,6 +147,28 @@ fn load_spec(path: &Path) -> Result<Spec> {
             "see grids/taobao.toml for the keys a grid spec takes",
         )
     })?;
+    for r in &spec.rules {
+        match r.parse::<BackboneKind>() {
+            Ok(k) if k.is_rule() || k == BackboneKind::Ease => {}
+            _ => {
+                return Err(Error::bad_data(
+                    path,
+                    None,
+                    "unknown baseline in `rules`",
+                    r,
+                    format!(
+                        "rules takes {}; learned backbones go in `backbones`",
+                        BackboneKind::ALL
+                            .iter()
+                            .filter(|k| k.is_rule() || **k == BackboneKind::Ease)
+                            .map(|k| k.name())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    ),
+                ))
+            }
+        }
+    }
     for v in &spec.variants {
         if v != "plain" && v != "mclmr" {
             return Err(Error::bad_data(
@@ -205,6 +229,14 @@ fn datasets(spec: &Spec) -> Vec<(Option<String>, PathBuf)> {
     }
 }
 
+/// The grid variant of EASE (a baseline with a fit, whose cost is reported).
+const CLOSED_FORM: &str = "closed-form";
+
+/// True for the rows of the baselines (rules and EASE).
+fn is_baseline(variant: &str) -> bool {
+    variant == "rule" || variant == CLOSED_FORM
+}
+
 fn runs(spec: &Spec) -> Vec<Run> {
     let mut out = Vec::new();
     for (dataset, data) in datasets(spec) {
@@ -242,7 +274,12 @@ fn runs(spec: &Spec) -> Vec<Run> {
             }
         }
         for r in &spec.rules {
-            out.push(run(format!("{r}/rule"), r, "rule", None, false, &none));
+            let variant = if r == BackboneKind::Ease.name() {
+                CLOSED_FORM
+            } else {
+                "rule"
+            };
+            out.push(run(format!("{r}/{variant}"), r, variant, None, false, &none));
         }
     }
     out
@@ -604,8 +641,8 @@ fn report(name: &str, data: &Path, rows: &[Value]) -> String {
         }
         by.entry(key).or_default().push(r);
     }
-    // Learned runs first (in the order they ran), then the rules.
-    groups.sort_by_key(|g| g.1 == "rule");
+    // Learned runs first (in the order they ran), then the baselines.
+    groups.sort_by_key(|g| is_baseline(&g.1));
     let mut s = String::new();
     s.push_str(&format!(
         "Grid `{}` on `{}`: {} runs. `do` is the deconfounded ranking, `raw` the biased one \
@@ -620,7 +657,7 @@ fn report(name: &str, data: &Path, rows: &[Value]) -> String {
         let rs = &by[key];
         let plain = by.get(&(key.0.clone(), "plain".to_string()));
         let gain = match plain {
-            Some(p) if key.1 != "plain" && key.1 != "rule" => {
+            Some(p) if key.1 != "plain" && !is_baseline(&key.1) => {
                 let g = |m: &str| {
                     let a = mean_std(&metric(rs, &["eval", "do", m])).0;
                     let b = mean_std(&metric(p, &["eval", "do", m])).0;
@@ -747,7 +784,7 @@ name = "g"
 data = "d"
 seeds = [1, 2]
 backbones = ["mf", "lightgcn"]
-rules = ["rule-view-cart"]
+rules = ["rule-view-cart", "ease"]
 [[ablation]]
 name = "no-bcl"
 set = { "mclmr.bcl" = false }
@@ -755,11 +792,12 @@ set = { "mclmr.bcl" = false }
         )
         .unwrap();
         let r = runs(&spec);
-        // 2 backbones × 2 seeds × (plain, mclmr, no-bcl) + 1 rule.
-        assert_eq!(r.len(), 13);
+        // 2 backbones × 2 seeds × (plain, mclmr, no-bcl) + 1 rule + EASE.
+        assert_eq!(r.len(), 14);
         let ids: HashSet<&str> = r.iter().map(|r| r.id.as_str()).collect();
         assert_eq!(ids.len(), r.len(), "ids are unique");
         assert!(ids.contains("lightgcn/no-bcl/s2"));
+        assert!(ids.contains("rule-view-cart/rule") && ids.contains("ease/closed-form"));
         assert!(r.iter().filter(|r| r.plain).count() == 4);
     }
 

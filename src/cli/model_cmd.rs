@@ -25,7 +25,8 @@ pub struct TrainArgs {
     pub data: PathBuf,
     #[command(flatten)]
     pub load: DataOpts,
-    /// Backbone: mf, lightgcn, cascade, rule-view-cart or rule-cart-view (default from config).
+    /// Backbone: mf, lightgcn, cascade, or a baseline: rule-view-cart, rule-cart-view,
+    /// rule-conversion, ease (default from config).
     #[arg(long)]
     pub backbone: Option<BackboneKind>,
     /// Train the plain backbone, without the MCLMR modules.
@@ -273,6 +274,16 @@ pub fn run_train(args: TrainArgs) -> Result<()> {
     } else {
         (effective_config(&args)?, None)
     };
+    if config.model.backbone == BackboneKind::Ease {
+        memory::ensure(
+            &memory::estimate::training(&Shape::of(&data), &config),
+            args.load.budget(),
+            "EASE holds items × items matrices: use it on a smaller catalogue (filter rare items \
+             out of the data) or a machine with more memory; the other baselines and backbones \
+             grow with the interactions instead",
+        )?;
+        return train_ease(&args, &config, &data);
+    }
     memory::ensure(
         &memory::estimate::training(&Shape::of(&data), &config),
         args.load.budget(),
@@ -436,6 +447,36 @@ pub fn run_train(args: TrainArgs) -> Result<()> {
     }
 }
 
+/// `mclmr train --backbone ease`: the closed-form solve, then the checkpoint.
+fn train_ease(args: &TrainArgs, config: &Config, data: &Dataset) -> Result<()> {
+    let start = std::time::Instant::now();
+    let weights = config.ease.weights_for(data.n_behaviors())?;
+    let model = crate::model::EaseRanker::fit(data, &config.ease)?;
+    let secs = start.elapsed().as_secs_f64();
+    Checkpoint::ease(config, data, model.b, secs)?.save(&args.out)?;
+    if args.json {
+        println!(
+            "{}",
+            serde_json::json!({"status": "closed-form", "best_epoch": 0, "epochs_run": 0, "valid_NDCG@10": null, "seconds": secs, "mean_epoch_secs": 0.0, "peak_rss_mib": crate::bench::peak_rss_mib(), "out": args.out.display().to_string()})
+        );
+    } else if !args.quiet {
+        let named: Vec<String> = data
+            .behavior_names()
+            .iter()
+            .zip(&weights)
+            .map(|(b, w)| format!("{b} ×{w}"))
+            .collect();
+        eprintln!(
+            "fitted EASE (λ = {}, {}) on {} items in {secs:.1}s; saved {}",
+            config.ease.lambda,
+            named.join(", "),
+            data.n_items(),
+            args.out.display()
+        );
+    }
+    Ok(())
+}
+
 /// Prints a line above the progress bar, or to stderr when there is no bar (not a terminal).
 fn say(bar: &indicatif::ProgressBar, quiet: bool, line: String) {
     if quiet {
@@ -470,7 +511,7 @@ pub fn run_eval(args: EvalArgs) -> Result<()> {
             }
             crate::analysis::routing::summary(inf, &data)
         }
-        Ranker::Rule(_) => None,
+        Ranker::Rule(_) | Ranker::Ease(_) => None,
     };
     if args.json {
         let mut v = serde_json::to_value(&report).map_err(|e| Error::Other(e.to_string()))?;

@@ -45,7 +45,10 @@ pub fn make(
         BackboneKind::Mf => Some(Box::new(Mf { n_behaviors, dim })),
         BackboneKind::LightGcn => Some(Box::new(LightGcn { layers })),
         BackboneKind::Cascade => Some(Box::new(Cascade { layers })),
-        BackboneKind::RuleViewCart | BackboneKind::RuleCartView => None,
+        BackboneKind::RuleViewCart
+        | BackboneKind::RuleCartView
+        | BackboneKind::RuleConversion
+        | BackboneKind::Ease => None,
     }
 }
 

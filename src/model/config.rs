@@ -6,6 +6,7 @@ use std::path::Path;
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
+pub use crate::model::ease::EaseSection;
 
 /// The commented default configuration.
 pub const DEFAULT_TOML: &str = include_str!("default_config.toml");
@@ -28,6 +29,12 @@ pub enum BackboneKind {
     /// Rule: strongest auxiliary behavior first, then weaker ones, then target popularity.
     #[serde(rename = "rule-cart-view")]
     RuleCartView,
+    /// Rule: the tiers of `rule-view-cart`, each ordered by the item's training buy share.
+    #[serde(rename = "rule-conversion")]
+    RuleConversion,
+    /// EASE (Steck 2019): a closed-form item-item model on the log-weighted behavior union.
+    #[serde(rename = "ease")]
+    Ease,
 }
 
 impl BackboneKind {
@@ -39,24 +46,28 @@ impl BackboneKind {
             BackboneKind::Cascade => "cascade",
             BackboneKind::RuleViewCart => "rule-view-cart",
             BackboneKind::RuleCartView => "rule-cart-view",
+            BackboneKind::RuleConversion => "rule-conversion",
+            BackboneKind::Ease => "ease",
         }
     }
 
-    /// True for the backbone-free rule baselines.
+    /// True for the backbone-free rule baselines (no parameters at all).
     pub fn is_rule(self) -> bool {
         matches!(
             self,
-            BackboneKind::RuleViewCart | BackboneKind::RuleCartView
+            BackboneKind::RuleViewCart | BackboneKind::RuleCartView | BackboneKind::RuleConversion
         )
     }
 
     /// All kinds, for help texts.
-    pub const ALL: [BackboneKind; 5] = [
+    pub const ALL: [BackboneKind; 7] = [
         BackboneKind::Mf,
         BackboneKind::LightGcn,
         BackboneKind::Cascade,
         BackboneKind::RuleViewCart,
         BackboneKind::RuleCartView,
+        BackboneKind::RuleConversion,
+        BackboneKind::Ease,
     ];
 }
 
@@ -217,6 +228,9 @@ pub struct Config {
     pub mclmr: MclmrSection,
     /// `[train]`
     pub train: TrainSection,
+    /// `[ease]`
+    #[serde(default)]
+    pub ease: EaseSection,
 }
 
 impl Default for Config {
@@ -398,6 +412,23 @@ impl Config {
         if c.cl_batch < 2 {
             return bad("mclmr.cl_batch", c.cl_batch.to_string(), "use at least 2");
         }
+        let e = &self.ease;
+        if !(e.lambda > 0.0 && e.lambda.is_finite()) {
+            return bad(
+                "ease.lambda",
+                e.lambda.to_string(),
+                "use a positive L2 weight such as 500",
+            );
+        }
+        if e.weights.iter().any(|w| !(*w >= 0.0 && w.is_finite()))
+            || (!e.weights.is_empty() && e.weights.iter().all(|&w| w == 0.0))
+        {
+            return bad(
+                "ease.weights",
+                format!("{:?}", e.weights),
+                "use non-negative behavior weights, not all 0, e.g. [1.0, 2.0, 4.0]",
+            );
+        }
         Ok(())
     }
 }
@@ -441,6 +472,37 @@ mod tests {
         assert_eq!(c.model.init_std, 0.01);
         let e = Config::from_toml("[model]\ninit_std = 0.0\n", Path::new("c.toml")).unwrap_err();
         assert!(e.to_string().contains("model.init_std"), "{e}");
+    }
+
+    #[test]
+    fn ease_section_defaults_and_checks() {
+        let c = Config::default();
+        assert_eq!(c.ease.lambda, 500.0);
+        assert_eq!(c.ease.weights_for(3).unwrap(), vec![1.0, 2.0, 4.0]);
+        assert_eq!(c.ease.weights_for(4).unwrap(), vec![1.0, 2.0, 2.0, 4.0]);
+        assert_eq!(c.ease.weights_for(1).unwrap(), vec![4.0]);
+        let c = Config::from_toml("[ease]\nweights = [1.0, 3.0]\n", Path::new("x")).unwrap();
+        let e = c.ease.weights_for(3).unwrap_err().to_string();
+        assert!(
+            e.contains("ease.weights") && e.contains("[1.0, 3.0]"),
+            "{e}"
+        );
+        for bad in [
+            "lambda = 0.0",
+            "lambda = -1.0",
+            "weights = [1.0, -2.0]",
+            "weights = [0.0]",
+        ] {
+            let e = Config::from_toml(&format!("[ease]\n{bad}\n"), Path::new("c.toml"))
+                .unwrap_err()
+                .to_string();
+            assert!(e.contains("ease."), "{bad}: {e}");
+        }
+        // A config written before `[ease]` existed still loads.
+        let mut t: toml::Table = toml::from_str(&Config::default().to_toml()).unwrap();
+        t.remove("ease");
+        let old: Config = toml::Value::Table(t).try_into().unwrap();
+        assert_eq!(old.ease, EaseSection::default());
     }
 
     #[test]

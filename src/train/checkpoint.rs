@@ -18,7 +18,10 @@ use super::trainer::{ResumeState, TrainOutcome};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::model::strata::{Features, Side, Strata};
-use crate::model::{Config, Net, Ranker, RuleRanker};
+use crate::model::{BackboneKind, Config, EaseRanker, Net, Ranker, RuleRanker};
+
+/// The tensor name of EASE's item-item weights `B` (`param.` + this in the file).
+pub const EASE_B: &str = "ease.B";
 
 /// Format tag stored in every checkpoint.
 pub const FORMAT: &str = "mclmr-checkpoint-1";
@@ -198,6 +201,19 @@ impl Checkpoint {
             item_strata: None,
             resume: None,
         }
+    }
+
+    /// A checkpoint of a fitted EASE model: its `B` (f32, row-major items × items, moved in)
+    /// under [`EASE_B`]; the input `X` is rebuilt from the data and the stored `[ease]` config
+    /// at load.
+    pub fn ease(config: &Config, data: &Dataset, b: Vec<f32>, secs: f64) -> Result<Self> {
+        let n = data.n_items();
+        let b = Tensor::from_vec(b, (n, n), &Device::Cpu)?;
+        let mut ck = Checkpoint::rule(config, data);
+        ck.meta.status = "closed-form".into();
+        ck.meta.train_secs = secs;
+        ck.params.insert(EASE_B.into(), b);
+        Ok(ck)
     }
 
     /// Serialises and writes the checkpoint atomically.
@@ -402,8 +418,21 @@ pub fn restore(
 ) -> Result<LoadedModel> {
     checkpoint.check_dataset(path, data)?;
     let kind = checkpoint.config.model.backbone;
+    if kind == BackboneKind::Ease {
+        let mut checkpoint = checkpoint;
+        let ranker = restore_ease(&mut checkpoint, path, data)?;
+        return Ok(LoadedModel {
+            checkpoint,
+            net: None,
+            ranker: Ranker::Ease(ranker),
+            path: path.to_path_buf(),
+        });
+    }
     if kind.is_rule() {
-        let rule = RuleRanker::new(data, kind == crate::model::BackboneKind::RuleViewCart);
+        let rule = match kind {
+            BackboneKind::RuleConversion => RuleRanker::conversion(data),
+            _ => RuleRanker::new(data, kind == BackboneKind::RuleViewCart),
+        };
         return Ok(LoadedModel {
             checkpoint,
             net: None,
@@ -436,6 +465,25 @@ pub fn restore(
         ranker,
         path: path.to_path_buf(),
     })
+}
+
+/// EASE from its checkpoint. `B` moves out of `checkpoint.params` so that it is held once.
+fn restore_ease(checkpoint: &mut Checkpoint, path: &Path, data: &Dataset) -> Result<EaseRanker> {
+    let n = data.n_items();
+    let fix = "retrain it with `mclmr train --backbone ease`";
+    let b = checkpoint
+        .params
+        .remove(EASE_B)
+        .ok_or_else(|| bad(path, format!("an EASE checkpoint without `{EASE_B}`"), fix))?;
+    if b.dims() != [n, n] {
+        return Err(bad(
+            path,
+            format!("`{EASE_B}` has shape {:?}, not {n} × {n} items", b.dims()),
+            fix,
+        ));
+    }
+    let b = b.to_dtype(DType::F32)?.flatten_all()?.to_vec1::<f32>()?;
+    EaseRanker::with_weights(data, &checkpoint.config.ease, b)
 }
 
 /// Loads a checkpoint file and restores it for `data`.

@@ -176,6 +176,8 @@ impl ModelSlot {
         let kind = cfg.model.backbone;
         let summary = if kind.is_rule() {
             format!("rule baseline {}", kind.name())
+        } else if kind == crate::model::BackboneKind::Ease {
+            format!("EASE baseline, λ = {}", cfg.ease.lambda)
         } else {
             let plus = if cfg.model.mclmr { "+MCLMR" } else { "plain" };
             let valid = ck

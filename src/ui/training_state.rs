@@ -126,7 +126,7 @@ pub struct TrainForm {
 impl TrainForm {
     /// The form preset from a model's config.
     pub fn from_config(cfg: &Config, device_label: &str) -> Self {
-        let backbone = if cfg.model.backbone.is_rule() {
+        let backbone = if !BACKBONES.contains(&cfg.model.backbone) {
             BackboneKind::Mf
         } else {
             cfg.model.backbone

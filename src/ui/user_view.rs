@@ -116,7 +116,7 @@ impl UserView {
                 };
                 (gates, node_cosines(inf, Side::User, u as usize))
             }
-            Ranker::Rule(_) => (Vec::new(), Vec::new()),
+            Ranker::Rule(_) | Ranker::Ease(_) => (Vec::new(), Vec::new()),
         };
         let pop = &ctx.popularity;
         let pop_catalog = if pop.is_empty() {

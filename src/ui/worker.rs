@@ -167,8 +167,8 @@ fn run_job(job: Job, tx: Sender<Action>) {
                     ALIGN_BINS,
                     ALIGN_SEED,
                 )),
-                Ranker::Rule(_) => {
-                    Err("a rule baseline has no learned representations to align".to_string())
+                Ranker::Rule(_) | Ranker::Ease(_) => {
+                    Err("a baseline has no learned representations to align".to_string())
                 }
             }))
             .unwrap_or_else(|p| Err(format!("the alignment worker failed: {}", panic_text(p))));

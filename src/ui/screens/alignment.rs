@@ -15,7 +15,6 @@ use ratatui::widgets::{
 
 use crate::analysis::{AlignRow, AlignmentReport, Space};
 use crate::model::strata::Side;
-use crate::model::Ranker;
 use crate::ui::app::App;
 use crate::ui::theme::{style, Meaning};
 use crate::ui::widgets::{bar, clip, load_text, message, panel};
@@ -29,12 +28,16 @@ fn side_name(s: Side) -> &'static str {
 
 /// Draws the screen.
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
-    if matches!(app.active.ranker(), Ranker::Rule(_)) {
+    if app.active.ranker().is_baseline() {
         let block = panel("Alignment");
         let inner = block.inner(area);
         block.render(area, buf);
-        let text = "This checkpoint is a rule baseline: it has no learned representations, so there is nothing to align. Retrain a backbone on screen 5.";
-        message(inner, buf, Meaning::Muted, text);
+        let what = match app.active.ranker() {
+            crate::model::Ranker::Ease(_) => "the EASE baseline",
+            _ => "a rule baseline",
+        };
+        let text = format!("This checkpoint is {what}: it has no learned representations, so there is nothing to align. Retrain a backbone on screen 5.");
+        message(inner, buf, Meaning::Muted, &text);
         return;
     }
     let Some(report) = app.active.alignment.ready() else {

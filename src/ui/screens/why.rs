@@ -59,15 +59,10 @@ fn total(label: &str, value: f32, meaning: Meaning) -> Step {
 }
 
 /// The waterfall rows of an explanation; `detail` splits each confounder term into its three
-/// parts (otherwise one row per logit).
-pub fn waterfall(e: &Explanation, detail: bool, rule: bool) -> Vec<Step> {
+/// parts (otherwise one row per logit); `first` names the target term's row.
+pub fn waterfall(e: &Explanation, detail: bool, first: &str) -> Vec<Step> {
     let mut rows = Vec::new();
     let mut run = 0.0f32;
-    let first = if rule {
-        "target popularity (rule)"
-    } else {
-        "target term ⟨P^T_u, Z_i⟩"
-    };
     rows.push(step(first.into(), e.target_term, &mut run));
     for x in &e.experts {
         rows.push(step(
@@ -190,8 +185,12 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         (rest, None)
     };
     render_head(app, e, !wide, head, buf);
-    let rule = matches!(app.active.ranker(), crate::model::Ranker::Rule(_));
-    render_waterfall(e, rule, wf_area, buf);
+    let first = match app.active.ranker() {
+        crate::model::Ranker::Rule(_) => "target popularity (rule)",
+        crate::model::Ranker::Ease(_) => "EASE score x_u · B_i",
+        crate::model::Ranker::Neural(_) => "target term ⟨P^T_u, Z_i⟩",
+    };
+    render_waterfall(e, first, wf_area, buf);
     if let Some(r) = near_area {
         render_nearest(app, e, r, buf);
     }
@@ -318,13 +317,13 @@ fn item_line(app: &App, e: &Explanation, item: u32) -> Line<'static> {
     Line::from(spans)
 }
 
-fn render_waterfall(e: &Explanation, rule: bool, area: Rect, buf: &mut Buffer) {
+fn render_waterfall(e: &Explanation, first: &str, area: Rect, buf: &mut Buffer) {
     let block = panel("Score decomposition (waterfall)");
     let inner = block.inner(area);
     block.render(area, buf);
-    let mut rows = waterfall(e, true, rule);
+    let mut rows = waterfall(e, true, first);
     if rows.len() + 3 > inner.height as usize {
-        rows = waterfall(e, false, rule);
+        rows = waterfall(e, false, first);
     }
     let label_w = 34u16.min(inner.width / 2);
     let value_w = 9u16;
