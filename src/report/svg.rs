@@ -102,18 +102,18 @@ pub fn dag(title: &str, layers: &[Vec<String>], edges: &[(String, String)]) -> S
             s.push_str(&format!(
                 "<line x1=\"{:.1}\" y1=\"{y1:.1}\" x2=\"{:.1}\" y2=\"{y2:.1}\" stroke=\"#555\" \
                  marker-end=\"url(#arrow)\"/>",
-                x1 + 40.0,
+                x1 + 60.0,
                 x2 - 2.0
             ));
         }
     }
     for (name, &(x, y)) in &pos {
         s.push_str(&format!(
-            "<rect x=\"{x:.1}\" y=\"{:.1}\" width=\"40\" height=\"22\" rx=\"5\" fill=\"#eef\" \
+            "<rect x=\"{x:.1}\" y=\"{:.1}\" width=\"60\" height=\"22\" rx=\"5\" fill=\"#eef\" \
              stroke=\"#335\"/><text x=\"{:.1}\" y=\"{:.1}\" font-size=\"11\" \
              text-anchor=\"middle\" font-family=\"sans-serif\">{}</text>",
             y - 11.0,
-            x + 20.0,
+            x + 30.0,
             y + 4.0,
             esc(name)
         ));
