@@ -1,6 +1,7 @@
 //! Command-line interface (clap derive). Every subcommand is a thin wrapper over a library
 //! function; errors are printed once, with their fix, and mapped to exit codes (2 = bad input).
 
+mod causal_cmd;
 mod data_cmd;
 mod export;
 pub mod grid;
@@ -41,6 +42,12 @@ pub enum Command {
     Explain(model_cmd::ExplainArgs),
     /// Export top-K lists of all users to CSV, JSON or Parquet.
     Export(model_cmd::ExportArgs),
+    /// Items the confounders push, exposure by popularity, do/raw overlap per user stratum.
+    Bias(causal_cmd::BiasArgs),
+    /// One user's top-K after dropping or adding interactions of their history.
+    Whatif(causal_cmd::WhatifArgs),
+    /// Write a self-contained HTML or Markdown report (metrics, bias charts, explanations).
+    Report(causal_cmd::ReportArgs),
     /// Open the terminal explorer (also what `mclmr` without a subcommand does).
     Explore(ExploreArgs),
     /// Performance figures: training, propagation, evaluation, latency, scaling.
@@ -334,6 +341,9 @@ fn run(cli: Cli) -> Result<()> {
         Some(Command::Recommend(a)) => model_cmd::run_recommend(a),
         Some(Command::Explain(a)) => model_cmd::run_explain(a),
         Some(Command::Export(a)) => model_cmd::run_export(a),
+        Some(Command::Bias(a)) => causal_cmd::run_bias(a),
+        Some(Command::Whatif(a)) => causal_cmd::run_whatif(a),
+        Some(Command::Report(a)) => causal_cmd::run_report(a),
         Some(Command::Config { dataset: true, .. }) => {
             print!("{}", crate::data::config::DEFAULT_DATASET_TOML);
             Ok(())

@@ -4,6 +4,7 @@
 //! scores; blocks' top-K selection runs in parallel. Bias diagnostics of the top-10 lists:
 //! mean item popularity, catalog coverage, Gini of exposure, and HR@10 on long-tail test items.
 
+pub mod groups;
 pub mod metrics;
 
 use std::collections::BTreeMap;

@@ -16,6 +16,7 @@ pub mod eval;
 pub mod explain;
 pub mod memory;
 pub mod model;
+pub mod report;
 pub mod runtime;
 pub mod train;
 pub mod ui;

@@ -88,6 +88,9 @@ pub struct EvalArgs {
     /// Also write every user's expert gates and effective evidence weights to this TSV file.
     #[arg(long, value_name = "FILE")]
     pub gates: Option<PathBuf>,
+    /// Metrics per group instead: `stratum` (user habit strata, item strata, popularity buckets).
+    #[arg(long, value_enum)]
+    pub by: Option<super::causal_cmd::By>,
 }
 
 /// `mclmr recommend`
@@ -171,7 +174,7 @@ pub fn load_data(path: &Path, opts: &DataOpts) -> Result<Dataset> {
     Ok(data)
 }
 
-fn resolve_user(data: &Dataset, id: &str) -> Result<u32> {
+pub(crate) fn resolve_user(data: &Dataset, id: &str) -> Result<u32> {
     data.user_index(id).ok_or_else(|| {
         let some: Vec<&str> = data.user_ids.iter().take(5).map(|s| s.as_str()).collect();
         Error::bad_arg(
@@ -185,7 +188,7 @@ fn resolve_user(data: &Dataset, id: &str) -> Result<u32> {
     })
 }
 
-fn resolve_item(data: &Dataset, id: &str) -> Result<u32> {
+pub(crate) fn resolve_item(data: &Dataset, id: &str) -> Result<u32> {
     data.item_index(id).ok_or_else(|| {
         let some: Vec<&str> = data.item_ids.iter().take(5).map(|s| s.as_str()).collect();
         Error::bad_arg(
@@ -199,7 +202,7 @@ fn resolve_item(data: &Dataset, id: &str) -> Result<u32> {
     })
 }
 
-fn open(m: &ModelOpts) -> Result<(Dataset, LoadedModel)> {
+pub(crate) fn open(m: &ModelOpts) -> Result<(Dataset, LoadedModel)> {
     let device = parse_device(&m.device)?;
     let data = load_data(&m.data, &m.load)?;
     let data = prepare_for_training(data);
@@ -503,6 +506,9 @@ fn progress(hidden: bool) -> indicatif::ProgressBar {
 /// `mclmr eval`
 pub fn run_eval(args: EvalArgs) -> Result<()> {
     let (data, model) = open(&args.m)?;
+    if args.by.is_some() {
+        return super::causal_cmd::print_groups(&model.ranker, &data, args.json);
+    }
     let report = eval::full_report(&model.ranker, &data)?;
     let routing = match &model.ranker {
         Ranker::Neural(inf) => {
