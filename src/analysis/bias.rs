@@ -181,14 +181,15 @@ pub fn analyse(
     progress: &dyn Fn(usize, usize),
 ) -> Result<BiasAnalysis> {
     let start = std::time::Instant::now();
-    let inf =
-        match ranker {
-            Ranker::Neural(inf) => inf,
-            Ranker::Rule(_) => return Err(Error::Other(
-                "a rule baseline has no confounder terms: the bias view needs a +MCLMR checkpoint"
+    let inf = match ranker {
+        Ranker::Neural(inf) => inf,
+        Ranker::Rule(_) | Ranker::Ease(_) => {
+            return Err(Error::Other(
+                "a baseline has no confounder terms: the bias view needs a +MCLMR checkpoint"
                     .into(),
-            )),
-        };
+            ))
+        }
+    };
     let push = item_push(inf)?;
     let upush = user_push(inf)?;
     let n_users = data.n_users();

@@ -215,12 +215,10 @@ pub fn what_if(
     let (u, edits, k, mode) = (q.user, &q.edits[..], q.k, q.mode);
     let inf = match ranker {
         Ranker::Neural(inf) => inf,
-        Ranker::Rule(_) => {
-            return Err(Error::Other(
-                "what-if needs a trained backbone; a rule baseline re-ranks by its rule only"
-                    .into(),
-            ))
-        }
+        Ranker::Rule(_) | Ranker::Ease(_) => return Err(Error::Other(
+            "what-if needs a trained backbone; a baseline re-ranks by its rule or closed form only"
+                .into(),
+        )),
     };
     let start = std::time::Instant::now();
     let before_scores = inf.score_users(&[u], mode)?;

@@ -279,7 +279,14 @@ fn runs(spec: &Spec) -> Vec<Run> {
             } else {
                 "rule"
             };
-            out.push(run(format!("{r}/{variant}"), r, variant, None, false, &none));
+            out.push(run(
+                format!("{r}/{variant}"),
+                r,
+                variant,
+                None,
+                false,
+                &none,
+            ));
         }
     }
     out
