@@ -578,6 +578,7 @@ impl Net {
     /// negatives), which repeat the user rows. The first `positives` pairs are training
     /// purchases: their conversion value leaves that purchase out. `fixed` holds the evidence
     /// weights and the confounder terms fixed (no gradient), so only the gate learns.
+    #[allow(clippy::too_many_arguments)]
     pub(crate) fn pair_logits(
         &self,
         moe: &MoeAggregator,
