@@ -38,8 +38,8 @@ fn mclmr_beats_plain_on_every_backbone() {
         BackboneKind::LightGcn,
         BackboneKind::Cascade,
     ] {
-        let (plain, _) = run(&data, &config(kind, false, 20));
-        let (plus, out) = run(&data, &config(kind, true, 20));
+        let (plain, _) = run(&data, &config(kind, false, 40));
+        let (plus, out) = run(&data, &config(kind, true, 40));
         let (p, m) = (plain.do_["HR@10"], plus.do_["HR@10"]);
         eprintln!("{}: plain HR@10 {p:.4}, +MCLMR HR@10 {m:.4}", kind.name());
         assert!(m > p + 0.05, "{}: +MCLMR {m} vs plain {p}", kind.name());
