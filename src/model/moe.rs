@@ -15,8 +15,8 @@ use super::losses::softplus;
 use super::params::Params;
 use super::strata::Side;
 
-/// Initial value of every evidence weight `w_b`.
-pub const EVIDENCE_START: f64 = 3.0;
+/// Initial value of every evidence weight `w_b` (the previous model's start, `10 · softplus(0.5413)`).
+pub const EVIDENCE_START: f64 = 10.0;
 
 /// The MoE block's shape and switches.
 #[derive(Debug, Clone)]
