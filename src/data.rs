@@ -135,6 +135,15 @@ impl Csr {
     pub fn contains(&self, r: usize, c: u32) -> bool {
         self.row(r).binary_search(&c).is_ok()
     }
+
+    /// The stored value of `(r, c)` (the interaction count for a behavior's user CSR), 0 when
+    /// absent.
+    pub fn value(&self, r: usize, c: u32) -> f32 {
+        match self.row(r).binary_search(&c) {
+            Ok(k) => self.row_vals(r)[k],
+            Err(_) => 0.0,
+        }
+    }
 }
 
 /// A loaded multi-behavior dataset (see the module docs).

@@ -46,7 +46,7 @@ pub struct ConfounderTerms {
     pub item_distribution: f32,
     /// `β`.
     pub item_bias: f32,
-    /// Conversion evidence `Σ_b ĝ_{u,b} v_b 1[x_b > 0] conv_i` (0 in `do`, where `conv`
+    /// Conversion evidence `Σ_b v_b 1[x_b > 0] conv_i` (0 in `do`, where `conv`
     /// averages to 0).
     #[serde(default)]
     pub conversion: f32,
@@ -212,11 +212,7 @@ fn explain_neural(inf: &Inference, data: &Dataset, u: u32, i: u32) -> Explanatio
     let evidence: Vec<EvidenceTerm> = (0..inf.n_aux)
         .map(|b| {
             let csr = &inf.aux_csr[b];
-            let count = csr
-                .row(uu)
-                .binary_search(&i)
-                .map(|k| csr.row_vals(uu)[k] as u32)
-                .unwrap_or(0);
+            let count = csr.value(uu, i) as u32;
             let gate = inf.evidence_gate(uu, b);
             let weight = inf.evidence_w.get(b).copied().unwrap_or(0.0);
             EvidenceTerm {

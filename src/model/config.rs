@@ -155,7 +155,7 @@ pub struct MclmrSection {
     #[serde(default = "legacy_evidence_scale")]
     pub evidence_scale: f64,
     /// Pair-level conversion evidence: an item's standardised conversion log-odds on the
-    /// items the user interacted with, through the user's gate; a function of the item
+    /// items the user interacted with, one weight per behavior; a function of the item
     /// confounder, so only the `raw` ranking has it.
     #[serde(default)]
     pub conversion_evidence: bool,

@@ -212,7 +212,7 @@ impl Inference {
 
     /// Adds the sparse pair-level terms to a block of scores: the evidence
     /// `Σ_b ĝ_{u,b} w_b ln(1 + count_b(u,i))` and, for `raw`, the conversion evidence
-    /// `Σ_b ĝ_{u,b} v_b 1[count_b(u,i) > 0] conv_i` (its `do` average is 0: `conv` has mean 0
+    /// `Σ_b v_b 1[count_b(u,i) > 0] conv_i` (its `do` average is 0: `conv` has mean 0
     /// over the items).
     fn add_evidence(&self, users: &[u32], mode: Mode, scores: &mut [f32]) {
         let conv = mode == Mode::Raw && !self.conversion_w.is_empty();

@@ -354,10 +354,7 @@ impl Net {
         let mut x = vec![0f32; users.len() * n_aux];
         for (r, (&u, &i)) in users.iter().zip(items).enumerate() {
             for (b, csr) in self.aux_csr.iter().enumerate() {
-                let row = csr.row(u as usize);
-                if let Ok(k) = row.binary_search(&i) {
-                    x[r * n_aux + b] = (1.0 + csr.row_vals(u as usize)[k]).ln();
-                }
+                x[r * n_aux + b] = (1.0 + csr.value(u as usize, i)).ln();
             }
         }
         x
@@ -572,8 +569,8 @@ impl Net {
     }
 
     /// The observational logit `y(u,i)` (METHOD §3–§4 with this project's terms) of the pairs
-    /// `(users[r mod n], items[r])`: `⟨Z_u, Z_i⟩`, the evidence and conversion-evidence terms
-    /// through the user's gate, and the confounder terms. `zu`/`gate_u` have one row per user,
+    /// `(users[r mod n], items[r])`: `⟨Z_u, Z_i⟩`, the evidence terms through the user's gate, the
+    /// conversion evidence, and the confounder terms. `zu`/`gate_u` have one row per user,
     /// `zi` one row per item; `items` may hold several items per user (positives, then
     /// negatives), which repeat the user rows. The first `positives` pairs are training
     /// purchases: their conversion value leaves that purchase out. `fixed` holds the evidence
@@ -612,7 +609,7 @@ impl Net {
                     ],
                     0,
                 )?;
-                s = (s + self.conversion_evidence(&gate_r, &x, &ci)?)?;
+                s = (s + self.conversion_evidence(&x, &ci)?)?;
             }
         }
         if let Some(c) = &self.causal {
@@ -629,14 +626,13 @@ impl Net {
         Ok(s)
     }
 
-    /// `Σ_b ĝ_{u,b} v_b 1[x_b(u,i) > 0] conv_i`: the conversion evidence of pairs with evidence
+    /// `Σ_b v_b 1[x_b(u,i) > 0] conv_i`: the conversion evidence of pairs with evidence
     /// features `x` (`[n, n_aux]`) and item conversion values `conv_i` (`[n]`).
-    fn conversion_evidence(&self, gate_u: &Tensor, x: &Tensor, conv_i: &Tensor) -> Result<Tensor> {
+    fn conversion_evidence(&self, x: &Tensor, conv_i: &Tensor) -> Result<Tensor> {
         let v = self
             .params
             .get("causal.conv_evidence")
             .ok_or_else(|| Error::Other("missing parameter causal.conv_evidence".into()))?;
-        let _ = gate_u;
         let has = x.gt(0.0)?.to_dtype(DType::F32)?;
         Ok((has.broadcast_mul(&v.unsqueeze(0)?)?.sum(1)? * conv_i)?)
     }

@@ -20,15 +20,6 @@ pub struct RouteFeatures {
     pub item: Vec<f32>,
 }
 
-/// `count_b(u,i)` from a user-major CSR with counts (0 when absent).
-pub fn pair_count(csr: &Csr, u: u32, i: u32) -> f32 {
-    let row = csr.row(u as usize);
-    match row.binary_search(&i) {
-        Ok(k) => csr.row_vals(u as usize)[k],
-        Err(_) => 0.0,
-    }
-}
-
 impl RouteFeatures {
     /// Computes both sides from the training data.
     pub fn compute(data: &Dataset, aux_csr: &[Csr]) -> Self {
@@ -45,7 +36,7 @@ impl RouteFeatures {
             nt_u[u as usize] += 1.0;
             nt_i[i as usize] += 1.0;
             for (b, csr) in aux_csr.iter().enumerate() {
-                let c = pair_count(csr, u, i) as f64;
+                let c = csr.value(u as usize, i) as f64;
                 let vals = [f64::from(u8::from(c > 0.0)), (1.0 + c).ln()];
                 for (k, v) in vals.into_iter().enumerate() {
                     let col = k * n_aux + b;

@@ -52,26 +52,7 @@ pub struct CausalScorer {
 /// monotone transform of the target share in `g_i`, on the scale where a unit weight is one
 /// logit per standard deviation.
 pub fn conversion_feature(feat: &super::strata::Features) -> Vec<f32> {
-    let target = feat.width.saturating_sub(2);
-    let raw: Vec<f64> = (0..feat.len())
-        .map(|i| {
-            let t = feat.totals[i] as f64;
-            let b = (feat.values[i * feat.width + target] as f64 * t).round();
-            ((b + 0.5) / (t - b + 4.5)).ln()
-        })
-        .collect();
-    let n = raw.len().max(1) as f64;
-    let mean = raw.iter().sum::<f64>() / n;
-    let sd = (raw.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n).sqrt();
-    raw.iter()
-        .map(|v| {
-            if sd > 1e-12 {
-                ((v - mean) / sd) as f32
-            } else {
-                0.0
-            }
-        })
-        .collect()
+    conversion_feature_loo(feat).0
 }
 
 /// [`conversion_feature`] and, per item, the same value with one of its target interactions
