@@ -159,6 +159,10 @@ pub struct MclmrSection {
     /// confounder, so only the `raw` ranking has it.
     #[serde(default)]
     pub conversion_evidence: bool,
+    /// Start of every conversion evidence weight `v_b` (checkpoints from before this key
+    /// started at 0).
+    #[serde(default)]
+    pub conversion_start: f64,
     /// Weight of the tier loss: BPR of bought against interacted-but-not-bought items of the
     /// same user, on the user gate only (0 = off).
     #[serde(default)]
@@ -360,6 +364,7 @@ impl Config {
             ("mclmr.lambda_conv", c.lambda_conv),
             ("mclmr.lambda_tier", c.lambda_tier),
             ("mclmr.lambda_orth", c.lambda_orth),
+            ("mclmr.conversion_start", c.conversion_start),
             ("mclmr.rho", c.rho),
             ("train.alpha", self.train.alpha),
             ("train.lambda_reg", self.train.lambda_reg),

@@ -296,7 +296,8 @@ impl Net {
                         Tensor::from_vec(loo, ni, device)?,
                         full,
                     ));
-                    params.constant("causal.conv_evidence", &[n_aux], 0.0)?;
+                    let start = config.mclmr.conversion_start as f32;
+                    params.constant("causal.conv_evidence", &[n_aux], start)?;
                 }
                 causal = Some(c);
             }
@@ -609,7 +610,10 @@ impl Net {
                     ],
                     0,
                 )?;
-                s = (s + self.conversion_evidence(&x, &ci)?)?;
+                // Its weights learn from the tier loss (bought vs the user's other items), the
+                // comparison the term is for; see conversion_evidence.
+                let learn = fixed || self.config.mclmr.lambda_tier <= 0.0;
+                s = (s + self.conversion_evidence(&x, &ci, learn)?)?;
             }
         }
         if let Some(c) = &self.causal {
@@ -627,12 +631,16 @@ impl Net {
     }
 
     /// `Σ_b v_b 1[x_b(u,i) > 0] conv_i`: the conversion evidence of pairs with evidence
-    /// features `x` (`[n, n_aux]`) and item conversion values `conv_i` (`[n]`).
-    fn conversion_evidence(&self, x: &Tensor, conv_i: &Tensor) -> Result<Tensor> {
+    /// features `x` (`[n, n_aux]`) and item conversion values `conv_i` (`[n]`). `v` gets no
+    /// gradient unless `learn`: against uniform negatives (which have no evidence) the BPR loss
+    /// would fit `v` to the mean conversion of bought items, a tier offset, not to whether
+    /// converting items are the ones bought (docs/MODEL.md §5).
+    fn conversion_evidence(&self, x: &Tensor, conv_i: &Tensor, learn: bool) -> Result<Tensor> {
         let v = self
             .params
             .get("causal.conv_evidence")
             .ok_or_else(|| Error::Other("missing parameter causal.conv_evidence".into()))?;
+        let v = if learn { v.clone() } else { v.detach() };
         let has = x.gt(0.0)?.to_dtype(DType::F32)?;
         Ok((has.broadcast_mul(&v.unsqueeze(0)?)?.sum(1)? * conv_i)?)
     }

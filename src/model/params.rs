@@ -142,7 +142,9 @@ impl Params {
 /// parameter about one learning rate per step. The confounder terms keep `lr` (measured:
 /// docs/MODEL.md).
 pub fn is_small_block(name: &str) -> bool {
-    name.starts_with("moe.gate.") || name.starts_with("moe.evidence")
+    name.starts_with("moe.gate.")
+        || name.starts_with("moe.evidence")
+        || name == "causal.conv_evidence"
 }
 
 /// Adam (Kingma & Ba) with bias correction and no weight decay (the L2 term is in the loss).
