@@ -163,6 +163,10 @@ pub struct MclmrSection {
     /// started at 0).
     #[serde(default)]
     pub conversion_start: f64,
+    /// Scale `s_c` in `v_b = s_c · ν_b`: Adam moves `ν_b` about `train.lr_small` a step, so
+    /// `v_b` moves `s_c` times that (checkpoints from before this key used 1).
+    #[serde(default = "legacy_conversion_scale")]
+    pub conversion_scale: f64,
     /// Weight of the tier loss: BPR of bought against interacted-but-not-bought items of the
     /// same user, on the user gate only (0 = off).
     #[serde(default)]
@@ -176,6 +180,10 @@ pub struct MclmrSection {
 
 fn legacy_evidence_scale() -> f64 {
     10.0
+}
+
+fn legacy_conversion_scale() -> f64 {
+    1.0
 }
 
 /// `[train]`: optimisation.
@@ -404,12 +412,13 @@ impl Config {
                 );
             }
         }
-        if !(c.evidence_scale > 0.0 && c.evidence_scale.is_finite()) {
-            return bad(
-                "mclmr.evidence_scale",
-                c.evidence_scale.to_string(),
-                "use a positive scale such as 1.0",
-            );
+        for (k, v) in [
+            ("mclmr.evidence_scale", c.evidence_scale),
+            ("mclmr.conversion_scale", c.conversion_scale),
+        ] {
+            if !(v > 0.0 && v.is_finite()) {
+                return bad(k, v.to_string(), "use a positive scale such as 1.0");
+            }
         }
         if t.eval_every == 0 {
             return bad("train.eval_every", "0".into(), "use 1 or more");

@@ -296,8 +296,8 @@ impl Net {
                         Tensor::from_vec(loo, ni, device)?,
                         full,
                     ));
-                    let start = config.mclmr.conversion_start as f32;
-                    params.constant("causal.conv_evidence", &[n_aux], start)?;
+                    let start = config.mclmr.conversion_start / config.mclmr.conversion_scale;
+                    params.constant("causal.conv_evidence", &[n_aux], start as f32)?;
                 }
                 causal = Some(c);
             }
@@ -630,7 +630,7 @@ impl Net {
         Ok(s)
     }
 
-    /// `Σ_b v_b 1[x_b(u,i) > 0] conv_i`: the conversion evidence of pairs with evidence
+    /// `Σ_b v_b 1[x_b(u,i) > 0] conv_i` with `v_b = s_c · ν_b` (`mclmr.conversion_scale`): the conversion evidence of pairs with evidence
     /// features `x` (`[n, n_aux]`) and item conversion values `conv_i` (`[n]`). `v` gets no
     /// gradient unless `learn`: against uniform negatives (which have no evidence) the BPR loss
     /// would fit `v` to the mean conversion of bought items, a tier offset, not to whether
@@ -640,7 +640,7 @@ impl Net {
             .params
             .get("causal.conv_evidence")
             .ok_or_else(|| Error::Other("missing parameter causal.conv_evidence".into()))?;
-        let v = if learn { v.clone() } else { v.detach() };
+        let v = (if learn { v.clone() } else { v.detach() } * self.config.mclmr.conversion_scale)?;
         let has = x.gt(0.0)?.to_dtype(DType::F32)?;
         Ok((has.broadcast_mul(&v.unsqueeze(0)?)?.sum(1)? * conv_i)?)
     }
@@ -851,7 +851,7 @@ impl Net {
                     (&self.conversion, self.params.get("causal.conv_evidence"))
                 {
                     inf.conversion = conv.clone();
-                    inf.conversion_w = to_vec(v)?;
+                    inf.conversion_w = to_vec(&(v * self.config.mclmr.conversion_scale)?)?;
                 }
                 if let Some(c) = &self.causal {
                     let (cub, cib, bb) = c.averaged(&self.params)?;
