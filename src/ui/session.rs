@@ -14,6 +14,7 @@ use crate::model::strata::Strata;
 use crate::model::Ranker;
 use crate::train::checkpoint::{strata_for, LoadedModel};
 
+use super::action::BiasResult;
 use super::load::Load;
 
 /// The causal graph as the graph screen draws it.
@@ -155,6 +156,8 @@ pub struct ModelSlot {
     pub alignment: Load<AlignmentReport>,
     /// Full evaluation (computed by a worker on request).
     pub eval: Load<EvalReport>,
+    /// Bias analysis over all users (a worker, through the on-disk cache; kept for the session).
+    pub bias: Load<Arc<BiasResult>>,
 }
 
 /// The file name of a path, or the whole path.
@@ -227,6 +230,7 @@ impl ModelSlot {
             item_effect,
             alignment: Load::Idle,
             eval: Load::Idle,
+            bias: Load::Idle,
             model,
         }
     }
