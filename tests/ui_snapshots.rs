@@ -682,6 +682,34 @@ fn bench_other_dataset() {
     let (u, i) = (d.app.data().n_users(), d.app.data().n_items());
     eprintln!("{u} users × {i} items: start-up {startup:.0} ms, user switch {user:.2} ms, item switch {item:.3} ms, slowest frame at 120×40 {frame:.2} ms");
     assert!(user < 50.0 && item < 50.0);
+    // A history toggle (what-if re-ranking), then the Bias screen computed and from its cache.
+    d.keys("2");
+    let t0 = std::time::Instant::now();
+    d.keys("x");
+    let toggle = t0.elapsed().as_secs_f64() * 1e3;
+    let inner = d
+        .app
+        .user
+        .whatif
+        .result
+        .ready()
+        .map_or(f64::NAN, |w| w.millis);
+    let cache = tempfile::tempdir().expect("temp dir");
+    o.cache_dir = Some(cache.path().to_path_buf());
+    for pass in ["computed", "from the cache"] {
+        let mut d = Driver::new(App::load(&o).expect("loads"));
+        let t0 = std::time::Instant::now();
+        d.keys("6");
+        assert!(d.settle(SETTLE));
+        let secs = t0.elapsed().as_secs_f64();
+        let r = d.app.active.bias.ready().expect("bias analysis");
+        eprintln!(
+            "bias screen {pass}: {secs:.2} s (analysis {:.2} s, {:?})",
+            r.analysis.seconds, r.cache
+        );
+    }
+    eprintln!("what-if toggle {toggle:.2} ms (re-ranking {inner:.2} ms)");
+    assert!(toggle < 100.0);
 }
 
 /// Without a checkpoint for the data the explorer opens on the rule baseline and offers to train.
