@@ -364,6 +364,11 @@ fn training_screen_with_synthetic_events() {
             result: Ok(report.clone()),
         });
     }
+    let groups = mclmr::eval::groups::by_stratum(&model.ranker, &data).expect("per stratum");
+    d.dispatch(Action::GroupsDone {
+        model: d.app.active.id,
+        result: Ok(groups),
+    });
     both_sizes(&d, "training_finished");
     let (j, r) = d
         .app

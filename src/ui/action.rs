@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use crate::analysis::bias::BiasAnalysis;
 use crate::analysis::AlignmentReport;
+use crate::eval::groups::GroupRow;
 use crate::eval::EvalReport;
 use crate::train::checkpoint::LoadedModel;
 use crate::train::TrainEvent;
@@ -211,6 +212,13 @@ pub enum Action {
         model: u64,
         /// The report or the error.
         result: Result<EvalReport, String>,
+    },
+    /// A worker finished the per-stratum metrics (`mclmr eval --by stratum`) of a model.
+    GroupsDone {
+        /// The model slot's id.
+        model: u64,
+        /// The rows or the error.
+        result: Result<Vec<GroupRow>, String>,
     },
     /// Progress of the bias analysis of a model (users ranked so far).
     BiasProgress {

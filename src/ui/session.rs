@@ -8,6 +8,7 @@ use std::sync::Arc;
 use crate::analysis::ranking::popularity;
 use crate::analysis::AlignmentReport;
 use crate::data::{Csr, Dataset};
+use crate::eval::groups::GroupRow;
 use crate::eval::EvalReport;
 use crate::model::causal_graph::{BackdoorVerdict, CausalGraph};
 use crate::model::strata::Strata;
@@ -156,6 +157,8 @@ pub struct ModelSlot {
     pub alignment: Load<AlignmentReport>,
     /// Full evaluation (computed by a worker on request).
     pub eval: Load<EvalReport>,
+    /// Test metrics per user habit stratum, `do` and `raw` (a worker, with the evaluation).
+    pub groups: Load<Vec<GroupRow>>,
     /// Bias analysis over all users (a worker, through the on-disk cache; kept for the session).
     pub bias: Load<Arc<BiasResult>>,
 }
@@ -231,6 +234,7 @@ impl ModelSlot {
             alignment: Load::Idle,
             eval: Load::Idle,
             bias: Load::Idle,
+            groups: Load::Idle,
             model,
         }
     }

@@ -13,7 +13,7 @@ use crate::analysis::{jaccard, rbo};
 use crate::explain::explain;
 use crate::model::Mode;
 
-use super::action::{Action, Screen};
+use super::action::{Action, BiasResult, CacheNote, Screen};
 use super::app::{App, SearchState};
 use super::load::Load;
 use super::search::{search, MAX_MATCHES};
@@ -122,8 +122,20 @@ pub fn update(app: &mut App, action: Action) {
             }
         }
         Action::BiasDone { model, result } => {
+            if let Ok(BiasResult {
+                cache: CacheNote::NotWritten(why),
+                ..
+            }) = result.as_deref()
+            {
+                app.status = Some((Meaning::Alert, format!("bias cache not written: {why}")));
+            }
             if let Some(slot) = slot_mut(app, model) {
                 slot.bias = Load::from_result(result);
+            }
+        }
+        Action::GroupsDone { model, result } => {
+            if let Some(slot) = slot_mut(app, model) {
+                slot.groups = Load::from_result(result);
             }
         }
         Action::Train { run, msg } => train::on_message(app, run, msg),
@@ -407,7 +419,8 @@ pub fn request_alignment(app: &mut App) {
     }
 }
 
-/// Queues full evaluations of both checkpoints (those not done or running).
+/// Queues full evaluations of both checkpoints (those not done or running) and the active one's
+/// per-stratum metrics.
 pub fn request_evaluations(app: &mut App) {
     let data = app.ctx.data.clone();
     let mut jobs = Vec::new();
@@ -420,6 +433,15 @@ pub fn request_evaluations(app: &mut App) {
                 data: data.clone(),
             });
         }
+    }
+    // Per-stratum metrics of the active checkpoint only (a second full ranking).
+    if app.active.groups.needs_start() {
+        app.active.groups = Load::loading();
+        jobs.push(Job::Groups {
+            model: app.active.id,
+            loaded: app.active.model.clone(),
+            data,
+        });
     }
     app.jobs.extend(jobs);
 }

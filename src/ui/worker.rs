@@ -47,6 +47,15 @@ pub enum Job {
         /// The dataset.
         data: Arc<Dataset>,
     },
+    /// Test metrics per stratum of a model (`mclmr eval --by stratum`).
+    Groups {
+        /// Model slot id.
+        model: u64,
+        /// The model.
+        loaded: Arc<LoadedModel>,
+        /// The dataset.
+        data: Arc<Dataset>,
+    },
     /// Bias analysis of a model (all users' rankings), through the on-disk cache.
     Bias {
         /// Model slot id.
@@ -82,6 +91,7 @@ impl Job {
             Job::Alignment { .. } => "alignment",
             Job::Evaluate { .. } => "evaluation",
             Job::Bias { .. } => "bias",
+            Job::Groups { .. } => "per-stratum evaluation",
             Job::Train { .. } => "training",
         }
     }
@@ -152,6 +162,7 @@ fn failure(job: &Job) -> impl FnOnce(String) -> Action {
         Job::Alignment { model, .. } => (0, *model),
         Job::Evaluate { model, .. } => (1, *model),
         Job::Bias { model, .. } => (3, *model),
+        Job::Groups { model, .. } => (4, *model),
         Job::Train { run, .. } => (2, *run),
     };
     move |msg| match which {
@@ -164,6 +175,10 @@ fn failure(job: &Job) -> impl FnOnce(String) -> Action {
             result: Err(msg),
         },
         (3, model) => Action::BiasDone {
+            model,
+            result: Err(msg),
+        },
+        (4, model) => Action::GroupsDone {
             model,
             result: Err(msg),
         },
@@ -201,6 +216,22 @@ fn run_job(job: Job, tx: Sender<Action>) {
             }))
             .unwrap_or_else(|p| Err(format!("the evaluation worker failed: {}", panic_text(p))));
             let _ = tx.send(Action::Evaluated { model, result });
+        }
+        Job::Groups {
+            model,
+            loaded,
+            data,
+        } => {
+            let result = catch_unwind(AssertUnwindSafe(|| {
+                crate::eval::groups::by_stratum(&loaded.ranker, &data).map_err(|e| e.to_string())
+            }))
+            .unwrap_or_else(|p| {
+                Err(format!(
+                    "the per-stratum evaluation worker failed: {}",
+                    panic_text(p)
+                ))
+            });
+            let _ = tx.send(Action::GroupsDone { model, result });
         }
         Job::Bias {
             model,
