@@ -384,11 +384,9 @@ fn horizontal(app: &mut App, dir: i32) {
             }
         }
         Screen::Training if !app.training_running() => app.training.form.adjust(dir),
-        Screen::Bias => {
-            if app.bias_exposure != (dir > 0) {
-                app.bias_exposure = dir > 0;
-                app.bias_row = 0;
-            }
+        Screen::Bias if app.bias_exposure != (dir > 0) => {
+            app.bias_exposure = dir > 0;
+            app.bias_row = 0;
         }
         _ => {}
     }
