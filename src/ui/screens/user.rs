@@ -176,68 +176,11 @@ fn render_profile(app: &App, view: &UserView, area: Rect, buf: &mut Buffer) {
         buf,
         Line::styled("History (items, events, first)", style(Meaning::Title)),
     );
-    let wi = &app.user.whatif;
     let mut flat = 0usize;
     for (b, h) in view.history.iter().enumerate() {
         let room = (w as usize).saturating_sub(19);
-        let cursor = wi.cursor.checked_sub(flat).filter(|&p| p < h.first.len());
-        let cells: Vec<(String, Meaning)> = h
-            .first
-            .iter()
-            .enumerate()
-            .map(|(p, &(i, c))| {
-                let id = short_display(data, i);
-                let id = if c > 1 { format!("{id}×{c}") } else { id };
-                let out = wi.is_dropped(b, i);
-                let id = if out { format!("✗{id}") } else { id };
-                let m = match (cursor == Some(p), out) {
-                    (true, _) => Meaning::Selected,
-                    (false, true) => Meaning::Loss,
-                    (false, false) => Meaning::Muted,
-                };
-                (id, m)
-            })
-            .collect();
+        line(buf, super::whatif::history_line(app, b, h, flat, room));
         flat += h.first.len();
-        // Start where the selected item still fits (with a leading ellipsis).
-        let fits = |from: usize, to: usize| {
-            cells[from..=to]
-                .iter()
-                .map(|c| c.0.chars().count() + 1)
-                .sum::<usize>()
-                + 3
-                <= room
-        };
-        let start = match cursor {
-            Some(p) if !fits(0, p) => (0..=p).find(|&f| fits(f, p)).unwrap_or(p),
-            _ => 0,
-        };
-        let mut spans = vec![
-            Span::styled(
-                format!(" {:<7}", clip(&h.behavior, 7)),
-                style(Meaning::Mediator),
-            ),
-            Span::raw(format!("{:>4} · {:<4} ", h.items, h.events)),
-        ];
-        let mut used = 0usize;
-        if start > 0 {
-            spans.push(Span::styled("…", style(Meaning::Muted)));
-            used += 1;
-        }
-        let mut shown = 0usize;
-        for (id, m) in &cells[start..] {
-            if used + id.chars().count() + 3 > room {
-                break;
-            }
-            used += id.chars().count() + 1;
-            spans.push(Span::styled(id.clone(), style(*m)));
-            spans.push(Span::raw(" "));
-            shown += 1;
-        }
-        if start + shown < h.items {
-            spans.push(Span::styled("…", style(Meaning::Muted)));
-        }
-        line(buf, Line::from(spans));
     }
     let u = view.user as usize;
     let ids = |c: &crate::data::Csr| -> String {
@@ -510,7 +453,7 @@ pub fn precise(x: f64) -> String {
 }
 
 /// An item for a short list: `id(label)` with metadata, else the id.
-fn short_display(data: &crate::data::Dataset, i: u32) -> String {
+pub(crate) fn short_display(data: &crate::data::Dataset, i: u32) -> String {
     let id = data.item_ids.get(i as usize).cloned().unwrap_or_default();
     match data.item_label(i) {
         Some(l) => format!("{id}({})", clip(l, 14)),

@@ -1,4 +1,5 @@
-//! The what-if panel of the User and Why screens: the selected history item, and with items
+//! The User screen's history rows with the what-if cursor and the toggled-out items, and the
+//! what-if panel of the User and Why screens: the selected history item, and with items
 //! toggled out, the followed item's score and rank before → after, the terms that changed, and
 //! what keeps its trained value and what is recomputed exactly, in `mclmr whatif`'s words.
 
@@ -11,8 +12,81 @@ use crate::analysis::whatif::WhatIf;
 use crate::ui::app::App;
 use crate::ui::load::Load;
 use crate::ui::theme::{style, Meaning};
+use crate::ui::user_view::HistoryRow;
 use crate::ui::whatif_view::history_items;
-use crate::ui::widgets::panel;
+use crate::ui::widgets::{clip, panel};
+
+use super::user::short_display;
+
+/// One behavior row `b` of the history (its first entry is number `flat` of
+/// [`history_items`]) in `room` columns of items: the selected entry highlighted, toggled-out
+/// ones marked `✗`, and shifted (after a leading `…`) so that the selected one is shown.
+pub fn history_line(
+    app: &App,
+    b: usize,
+    h: &HistoryRow,
+    flat: usize,
+    room: usize,
+) -> Line<'static> {
+    let data = app.data();
+    let wi = &app.user.whatif;
+    let cursor = wi.cursor.checked_sub(flat).filter(|&p| p < h.first.len());
+    let cells: Vec<(String, Meaning)> = h
+        .first
+        .iter()
+        .enumerate()
+        .map(|(p, &(i, c))| {
+            let id = short_display(data, i);
+            let id = if c > 1 { format!("{id}×{c}") } else { id };
+            let out = wi.is_dropped(b, i);
+            let id = if out { format!("✗{id}") } else { id };
+            let m = match (cursor == Some(p), out) {
+                (true, _) => Meaning::Selected,
+                (false, true) => Meaning::Loss,
+                (false, false) => Meaning::Muted,
+            };
+            (id, m)
+        })
+        .collect();
+    let fits = |from: usize, to: usize| {
+        cells[from..=to]
+            .iter()
+            .map(|c| c.0.chars().count() + 1)
+            .sum::<usize>()
+            + 3
+            <= room
+    };
+    let start = match cursor {
+        Some(p) if !fits(0, p) => (0..=p).find(|&f| fits(f, p)).unwrap_or(p),
+        _ => 0,
+    };
+    let mut spans = vec![
+        Span::styled(
+            format!(" {:<7}", clip(&h.behavior, 7)),
+            style(Meaning::Mediator),
+        ),
+        Span::raw(format!("{:>4} · {:<4} ", h.items, h.events)),
+    ];
+    let mut used = 0usize;
+    if start > 0 {
+        spans.push(Span::styled("…", style(Meaning::Muted)));
+        used += 1;
+    }
+    let mut shown = 0usize;
+    for (id, m) in &cells[start..] {
+        if used + id.chars().count() + 3 > room {
+            break;
+        }
+        used += id.chars().count() + 1;
+        spans.push(Span::styled(id.clone(), style(*m)));
+        spans.push(Span::raw(" "));
+        shown += 1;
+    }
+    if start + shown < h.items {
+        spans.push(Span::styled("…", style(Meaning::Muted)));
+    }
+    Line::from(spans)
+}
 
 /// Draws the panel.
 pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
