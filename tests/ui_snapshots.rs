@@ -164,6 +164,20 @@ fn bias_screen_and_its_cache() {
     let third = reopen();
     assert_eq!(third.cache, CacheNote::Written);
     assert_eq!(strip(third.analysis.clone()), strip(first.analysis.clone()));
+    // A cache directory that cannot exist (under a file): computed anyway, and said so.
+    let mut o = options(dir.path());
+    o.cache_dir = Some(file.join("sub"));
+    let mut d = Driver::new(App::load(&o).expect("loads"));
+    d.keys("6");
+    assert!(d.settle(SETTLE));
+    let r = d.app.active.bias.ready().expect("analysed");
+    assert!(
+        matches!(&r.cache, CacheNote::NotWritten(why) if why.contains("sub")),
+        "{:?}",
+        r.cache
+    );
+    let status = d.app.status.clone().map(|s| s.1).unwrap_or_default();
+    assert!(status.contains("bias cache not written"), "{status}");
 }
 
 /// Equal JSON values, numbers within 1e-12 (relative).
