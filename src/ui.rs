@@ -1,5 +1,5 @@
-//! The terminal explorer (`mclmr explore`, or `mclmr` alone): five screens over one loaded
-//! checkpoint — causal graph, user, why this item, alignment, training — built as one state
+//! The terminal explorer (`mclmr explore`, or `mclmr` alone): six screens over one loaded
+//! checkpoint — causal graph, user, why this item, alignment, training, bias — built as one state
 //! ([`app::App`]), one message type ([`action::Action`]), one mutator ([`update::update`]) and
 //! views that only read ([`view`]). Keys are data ([`keymap`]); slow work runs on threads
 //! ([`worker`]); [`driver`] runs the same machinery headless for tests, [`bench`] times it.
@@ -9,6 +9,7 @@
 pub mod action;
 pub mod app;
 pub mod bench;
+pub mod bias_cache;
 pub mod driver;
 pub mod keymap;
 pub mod load;
@@ -21,6 +22,7 @@ pub mod training_state;
 pub mod update;
 pub mod user_view;
 pub mod view;
+pub mod whatif_view;
 pub mod widgets;
 pub mod worker;
 

@@ -27,6 +27,7 @@ fn options(save_dir: &Path) -> ExploreOptions {
     let mut o = ExploreOptions::new("assets/model.safetensors", "sample_data");
     o.save_dir = Some(save_dir.to_path_buf());
     o.show_timings = false;
+    o.cache_dir = Some(save_dir.to_path_buf());
     o
 }
 
@@ -106,6 +107,167 @@ fn help_overlay_and_small_terminal() {
     d.key(KeyCode::Esc);
     assert!(d.app.help.is_none());
     insta::assert_snapshot!("too_small_60x20", screen(&d, 60, 20));
+}
+
+/// Screen 6 shows `mclmr bias`'s numbers (the same function), computed on a worker, then read
+/// back from the cache file by the next session; a cache entry with another key (a retrained
+/// or replaced checkpoint) or a damaged file is recomputed.
+#[test]
+fn bias_screen_and_its_cache() {
+    use mclmr::ui::action::CacheNote;
+    let (mut d, dir) = driver();
+    d.keys("6");
+    assert_eq!(d.app.screen, Screen::Bias);
+    assert!(d.app.active.bias.is_loading(), "computed on a worker");
+    assert!(d.settle(SETTLE));
+    let first = d.app.active.bias.ready().expect("analysed").clone();
+    assert_eq!(first.cache, CacheNote::Written);
+    let direct =
+        mclmr::analysis::bias::analyse(d.app.active.ranker(), d.app.data(), 10, 50, &|_, _| {})
+            .expect("mclmr bias's function");
+    let strip = |mut a: mclmr::analysis::bias::BiasAnalysis| {
+        a.seconds = 0.0;
+        a
+    };
+    assert_eq!(strip(first.analysis.clone()), strip(direct));
+    both_sizes(&d, "bias");
+    d.key(KeyCode::Right);
+    d.key(KeyCode::Down);
+    assert!(d.app.bias_exposure && d.app.bias_row == 1);
+    insta::assert_snapshot!("bias_exposure_focus_120x40", screen(&d, 120, 40));
+
+    let file =
+        mclmr::ui::bias_cache::cache_path(Path::new("assets/model.safetensors"), Some(dir.path()));
+    assert!(file.exists(), "{} written", file.display());
+    let reopen = || {
+        let mut d = Driver::new(App::load(&options(dir.path())).expect("loads"));
+        d.keys("6");
+        assert!(d.settle(SETTLE));
+        d.app.active.bias.ready().expect("analysed").clone()
+    };
+    let second = reopen();
+    assert_eq!(second.cache, CacheNote::Loaded);
+    // JSON keeps every digit shown; parsing may round a float's last bit.
+    same_numbers(
+        &serde_json::to_value(&second.analysis).expect("json"),
+        &serde_json::to_value(&first.analysis).expect("json"),
+    );
+    // Another checkpoint's entry under this name is not used: it is recomputed and replaced.
+    let text = std::fs::read_to_string(&file).expect("cache file");
+    let key = serde_json::from_str::<serde_json::Value>(&text).expect("json")["key"]
+        .as_str()
+        .expect("a key")
+        .to_string();
+    std::fs::write(&file, text.replace(&key, "0123")).expect("write");
+    assert_eq!(reopen().cache, CacheNote::Written);
+    std::fs::write(&file, "{ damaged").expect("write");
+    let third = reopen();
+    assert_eq!(third.cache, CacheNote::Written);
+    assert_eq!(strip(third.analysis.clone()), strip(first.analysis.clone()));
+    // A cache directory that cannot exist (under a file): computed anyway, and said so.
+    let mut o = options(dir.path());
+    o.cache_dir = Some(file.join("sub"));
+    let mut d = Driver::new(App::load(&o).expect("loads"));
+    d.keys("6");
+    assert!(d.settle(SETTLE));
+    let r = d.app.active.bias.ready().expect("analysed");
+    assert!(
+        matches!(&r.cache, CacheNote::NotWritten(why) if why.contains("sub")),
+        "{:?}",
+        r.cache
+    );
+    let status = d.app.status.clone().map(|s| s.1).unwrap_or_default();
+    assert!(status.contains("bias cache not written"), "{status}");
+}
+
+/// Equal JSON values, numbers within 1e-12 (relative).
+fn same_numbers(a: &serde_json::Value, b: &serde_json::Value) {
+    use serde_json::Value as V;
+    match (a, b) {
+        (V::Number(x), V::Number(y)) => {
+            let (x, y) = (x.as_f64().expect("f64"), y.as_f64().expect("f64"));
+            assert!((x - y).abs() <= 1e-12 * x.abs().max(1.0), "{x} vs {y}");
+        }
+        (V::Array(x), V::Array(y)) => {
+            assert_eq!(x.len(), y.len());
+            x.iter().zip(y).for_each(|(x, y)| same_numbers(x, y));
+        }
+        (V::Object(x), V::Object(y)) => {
+            assert_eq!(x.keys().collect::<Vec<_>>(), y.keys().collect::<Vec<_>>());
+            x.iter().for_each(|(k, v)| same_numbers(v, &y[k]));
+        }
+        _ => assert_eq!(a, b),
+    }
+}
+
+/// History toggles on the User and Why screens re-rank through `mclmr whatif`'s function and
+/// say what is approximated; toggling back restores the lists.
+#[test]
+fn whatif_toggles_on_the_user_and_why_screens() {
+    let (mut d, _dir) = driver();
+    d.keys("2");
+    d.key(KeyCode::Down);
+    let item = d.app.selected_item().expect("the second do item");
+    // The history entry of that item in an auxiliary behavior (it was carted, say).
+    let view = d.app.user.view.ready().expect("user view");
+    let entry = mclmr::ui::whatif_view::history_items(view)
+        .iter()
+        .position(|&(b, i, _)| i == item && b != d.app.data().target())
+        .expect("the item is in the user's history");
+    for _ in 0..entry {
+        d.keys("]");
+    }
+    assert_eq!(d.app.user.whatif.cursor, entry);
+    d.keys("x");
+    let (b, i) = d.app.user.whatif.dropped[0];
+    assert_eq!(i, item);
+    let w = d.app.user.whatif.result.ready().expect("re-ranked").clone();
+    let q = mclmr::analysis::whatif::Query {
+        user: d.app.user.user,
+        edits: vec![mclmr::analysis::whatif::Edit {
+            behavior: b,
+            item: i,
+            add: false,
+        }],
+        item: d.app.selected_item(),
+        k: d.app.user.k,
+        mode: mclmr::model::Mode::Do,
+    };
+    let backbone = d.app.active.model.checkpoint.config.model.backbone;
+    let mut direct =
+        mclmr::analysis::whatif::what_if(d.app.active.ranker(), backbone, d.app.data(), &q)
+            .expect("whatif");
+    direct.millis = w.millis;
+    assert_eq!(w, direct);
+    assert!(!w.changed.is_empty() && !w.approximated.is_empty());
+    let moved = w.item.as_ref().expect("the selected item is followed");
+    assert!(
+        moved.score.1 < moved.score.0,
+        "its evidence term is gone: {moved:?}"
+    );
+    let s = screen(&d, 120, 40);
+    assert!(w.approximated[0].starts_with("lightgcn propagation not recomputed"));
+    assert!(
+        s.contains("approximated: lightgcn propagation not recomputed"),
+        "{s}"
+    );
+    both_sizes(&d, "user_whatif");
+    d.key(KeyCode::Enter);
+    assert_eq!(d.app.screen, Screen::Why);
+    both_sizes(&d, "why_whatif");
+    d.keys("x");
+    assert!(d.app.user.whatif.dropped.is_empty());
+    assert!(d.app.user.whatif.result.ready().is_none());
+    d.keys("x[x");
+    assert_eq!(d.app.user.whatif.dropped.len(), 2);
+    d.keys("r");
+    assert!(d.app.user.whatif.dropped.is_empty());
+    d.keys("x");
+    d.keys("n");
+    assert!(
+        d.app.user.whatif.dropped.is_empty(),
+        "another user starts with the whole history"
+    );
 }
 
 /// An epoch report built through serde, so that fields added later with defaults keep working.
@@ -216,6 +378,11 @@ fn training_screen_with_synthetic_events() {
             result: Ok(report.clone()),
         });
     }
+    let groups = mclmr::eval::groups::by_stratum(&model.ranker, &data).expect("per stratum");
+    d.dispatch(Action::GroupsDone {
+        model: d.app.active.id,
+        result: Ok(groups),
+    });
     both_sizes(&d, "training_finished");
     let (j, r) = d
         .app
@@ -284,7 +451,7 @@ fn select_user_item_retrain_compare_and_switch() {
     assert!(d.settle(SETTLE));
     assert!(d.app.active.alignment.ready().is_some());
     // Every screen renders with the new model.
-    for k in "12345".chars() {
+    for k in "123456".chars() {
         d.keys(&k.to_string());
         let s = screen(&d, 120, 40);
         assert!(!s.contains("failed"), "screen {k}:\n{s}");
@@ -330,13 +497,17 @@ fn plain_and_rule_checkpoints_render_every_screen() {
         d.keys("2");
         d.key(KeyCode::Down);
         let mut all = String::new();
-        for k in "12345".chars() {
+        for k in "123456".chars() {
             d.keys(&k.to_string());
             for (w, h) in [(120, 40), (80, 24)] {
                 all.push_str(&screen(&d, w, h));
             }
         }
         assert!(all.contains(expect), "{}: {expect}", model.display());
+        assert!(
+            all.contains("has no confounder terms"),
+            "the bias screen says why it is empty"
+        );
         assert!(d.app.user.view.ready().is_some() && d.app.why.ready().is_some());
     }
 }
@@ -488,8 +659,9 @@ fn interactions_are_fast_on_sample_data() {
     let user = bench::user_switch_ms(&d.app);
     let item = bench::item_switch_ms(&d.app);
     let mut frames = Vec::new();
-    for k in "12345".chars() {
+    for k in "123456".chars() {
         d.keys(&k.to_string());
+        assert!(d.settle(SETTLE));
         frames.push(bench::frame_ms(&d.app, 120, 40));
     }
     let frame = frames.iter().copied().fold(0.0, f64::max);
@@ -529,6 +701,34 @@ fn bench_other_dataset() {
     let (u, i) = (d.app.data().n_users(), d.app.data().n_items());
     eprintln!("{u} users × {i} items: start-up {startup:.0} ms, user switch {user:.2} ms, item switch {item:.3} ms, slowest frame at 120×40 {frame:.2} ms");
     assert!(user < 50.0 && item < 50.0);
+    // A history toggle (what-if re-ranking), then the Bias screen computed and from its cache.
+    d.keys("2");
+    let t0 = std::time::Instant::now();
+    d.keys("x");
+    let toggle = t0.elapsed().as_secs_f64() * 1e3;
+    let inner = d
+        .app
+        .user
+        .whatif
+        .result
+        .ready()
+        .map_or(f64::NAN, |w| w.millis);
+    let cache = tempfile::tempdir().expect("temp dir");
+    o.cache_dir = Some(cache.path().to_path_buf());
+    for pass in ["computed", "from the cache"] {
+        let mut d = Driver::new(App::load(&o).expect("loads"));
+        let t0 = std::time::Instant::now();
+        d.keys("6");
+        assert!(d.settle(SETTLE));
+        let secs = t0.elapsed().as_secs_f64();
+        let r = d.app.active.bias.ready().expect("bias analysis");
+        eprintln!(
+            "bias screen {pass}: {secs:.2} s (analysis {:.2} s, {:?})",
+            r.analysis.seconds, r.cache
+        );
+    }
+    eprintln!("what-if toggle {toggle:.2} ms (re-ranking {inner:.2} ms)");
+    assert!(toggle < 100.0);
 }
 
 /// Without a checkpoint for the data the explorer opens on the rule baseline and offers to train.

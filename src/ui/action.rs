@@ -6,12 +6,14 @@ use std::fmt;
 use std::path::PathBuf;
 use std::sync::Arc;
 
+use crate::analysis::bias::BiasAnalysis;
 use crate::analysis::AlignmentReport;
+use crate::eval::groups::GroupRow;
 use crate::eval::EvalReport;
 use crate::train::checkpoint::LoadedModel;
 use crate::train::TrainEvent;
 
-/// The explorer's screens, in tab order (keys `1`–`5`).
+/// The explorer's screens, in tab order (keys `1`–`6`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Screen {
     /// The causal graph, the backdoor check and the confounders' strata.
@@ -24,16 +26,19 @@ pub enum Screen {
     Alignment,
     /// Retraining from the keyboard and checkpoint comparison.
     Training,
+    /// Where the confounders push across the catalogue (all users).
+    Bias,
 }
 
 impl Screen {
     /// All screens in tab order.
-    pub const ALL: [Screen; 5] = [
+    pub const ALL: [Screen; 6] = [
         Screen::Graph,
         Screen::User,
         Screen::Why,
         Screen::Alignment,
         Screen::Training,
+        Screen::Bias,
     ];
 
     /// Position in the tab bar (0-based).
@@ -58,6 +63,7 @@ impl Screen {
             (Screen::Alignment, true) => "Align",
             (Screen::Training, false) => "Training",
             (Screen::Training, true) => "Train",
+            (Screen::Bias, _) => "Bias",
         }
     }
 }
@@ -88,6 +94,26 @@ impl fmt::Debug for Trained {
             .field("best_valid", &self.best_valid)
             .finish()
     }
+}
+
+/// A bias analysis and how the worker obtained it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BiasResult {
+    /// The analysis (`mclmr bias`'s numbers).
+    pub analysis: BiasAnalysis,
+    /// What happened with the on-disk cache (shown under the screen).
+    pub cache: CacheNote,
+}
+
+/// The on-disk cache's part in a bias analysis.
+#[derive(Debug, Clone, PartialEq)]
+pub enum CacheNote {
+    /// Read from the cache file (its key matched the checkpoint's content).
+    Loaded,
+    /// Computed and written to the cache file.
+    Written,
+    /// Computed; the cache file could not be written (why).
+    NotWritten(String),
 }
 
 /// What a training worker reports.
@@ -150,6 +176,14 @@ pub enum Action {
     CancelTraining,
     /// Evaluate both checkpoints (full ranking) for the comparison.
     Evaluate,
+    /// Select the previous item of the user's history (what-if).
+    PrevHistory,
+    /// Select the next item of the user's history (what-if).
+    NextHistory,
+    /// Toggle the selected history item out of (or back into) the what-if history.
+    ToggleHistory,
+    /// Undo every what-if edit of the user's history.
+    RestoreHistory,
     /// Make the other checkpoint the active one.
     SwapModel,
     /// Show or hide timing figures in the status bar.
@@ -178,6 +212,29 @@ pub enum Action {
         model: u64,
         /// The report or the error.
         result: Result<EvalReport, String>,
+    },
+    /// A worker finished the per-stratum metrics (`mclmr eval --by stratum`) of a model.
+    GroupsDone {
+        /// The model slot's id.
+        model: u64,
+        /// The rows or the error.
+        result: Result<Vec<GroupRow>, String>,
+    },
+    /// Progress of the bias analysis of a model (users ranked so far).
+    BiasProgress {
+        /// The model slot's id.
+        model: u64,
+        /// Users ranked.
+        done: usize,
+        /// All users.
+        total: usize,
+    },
+    /// A worker finished the bias analysis of a model.
+    BiasDone {
+        /// The model slot's id.
+        model: u64,
+        /// The analysis (and where it came from) or the error.
+        result: Result<Arc<BiasResult>, String>,
     },
     /// A message from the training worker of run `run`.
     Train {

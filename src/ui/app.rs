@@ -20,6 +20,7 @@ use super::session::{DataContext, ModelSlot};
 use super::theme::Meaning;
 use super::training_state::TrainingState;
 use super::user_view::UserView;
+use super::whatif_view::WhatIfState;
 use super::worker::Job;
 
 /// How the explorer is opened (`mclmr explore` flags).
@@ -38,6 +39,8 @@ pub struct ExploreOptions {
     /// Show timing figures in the status bar from the start (`T` toggles them; keep them off
     /// in snapshot tests so that the rendered text is stable).
     pub show_timings: bool,
+    /// Directory of the Bias screen's cache files (default: next to each checkpoint).
+    pub cache_dir: Option<PathBuf>,
 }
 
 impl ExploreOptions {
@@ -50,6 +53,7 @@ impl ExploreOptions {
             device: "cpu".into(),
             save_dir: None,
             show_timings: false,
+            cache_dir: None,
         }
     }
 }
@@ -80,6 +84,8 @@ pub struct UserState {
     pub cursor: usize,
     /// The search overlay, when open.
     pub search: Option<SearchState>,
+    /// History toggles and their re-ranking.
+    pub whatif: WhatIfState,
 }
 
 /// Timing figures of the last interactions (ms).
@@ -115,6 +121,12 @@ pub struct App {
     pub why: Load<Explanation>,
     /// Selected row of the alignment table.
     pub align_row: usize,
+    /// Selected row of the Bias screen's focused table.
+    pub bias_row: usize,
+    /// True when the Bias screen's focus is on the exposure table (else the push table).
+    pub bias_exposure: bool,
+    /// Directory of the bias cache files (None: next to each checkpoint).
+    pub cache_dir: Option<PathBuf>,
     /// The training screen.
     pub training: TrainingState,
     /// Device for retraining.
@@ -178,6 +190,7 @@ impl App {
         });
         let mut app = App::new(data, model, device, &opts.device, save_dir);
         app.show_timings = opts.show_timings;
+        app.cache_dir = opts.cache_dir.clone();
         if let Some(why) = missing {
             app.training = TrainingState::new(&Config::default(), &opts.device);
             app.screen = Screen::Training;
@@ -225,9 +238,13 @@ impl App {
                 raw_focus: false,
                 cursor: 0,
                 search: None,
+                whatif: WhatIfState::default(),
             },
             why: Load::Idle,
             align_row: 0,
+            bias_row: 0,
+            bias_exposure: false,
+            cache_dir: None,
             training,
             device,
             device_label: device_label.to_string(),

@@ -136,6 +136,7 @@ const USER: Scope = Scope::Screen(Screen::User);
 const WHY: Scope = Scope::Screen(Screen::Why);
 const ALIGN: Scope = Scope::Screen(Screen::Alignment);
 const TRAIN: Scope = Scope::Screen(Screen::Training);
+const BIAS: Scope = Scope::Screen(Screen::Bias);
 
 /// The keymap. Order matters only within a scope (first match wins); screen scopes are looked
 /// up before the global one.
@@ -146,6 +147,7 @@ pub const BINDINGS: &[Binding] = &[
     b(Global, &[ch('3')], Action::Goto(Screen::Why), "why-this-item screen", None),
     b(Global, &[ch('4')], Action::Goto(Screen::Alignment), "alignment screen", None),
     b(Global, &[ch('5')], Action::Goto(Screen::Training), "training screen", None),
+    b(Global, &[ch('6')], Action::Goto(Screen::Bias), "bias screen (all users; computed once per checkpoint)", None),
     b(Global, &[key(Tab)], Action::NextScreen, "next screen", None),
     b(Global, &[key(BackTab)], Action::PrevScreen, "previous screen", None),
     b(Global, &[ch('n')], Action::NextUser, "next user", Some("next user")),
@@ -162,11 +164,19 @@ pub const BINDINGS: &[Binding] = &[
     b(USER, &[key(Enter)], Action::Enter, "why this item (opens screen 3)", Some("why")),
     b(USER, &[ch('+'), ch('=')], Action::MoreK, "longer top-K lists", Some("K")),
     b(USER, &[ch('-')], Action::LessK, "shorter top-K lists", None),
+    b(USER, &[ch('[')], Action::PrevHistory, "previous history item (what-if)", None),
+    b(USER, &[ch(']')], Action::NextHistory, "next history item (what-if)", None),
+    b(USER, &[ch('x')], Action::ToggleHistory, "take the history item out, or put it back: re-rank (what-if)", Some("drop")),
+    b(USER, &[ch('r')], Action::RestoreHistory, "restore the whole history", None),
     b(WHY, UP, Action::Up, "explain the previous item of the list", None),
     b(WHY, DOWN, Action::Down, "explain the next item of the list", Some("item")),
     b(WHY, LEFT, Action::Left, "take items from the do list", None),
     b(WHY, RIGHT, Action::Right, "take items from the raw list", Some("list")),
     b(WHY, &[key(Esc), key(Backspace)], Action::Back, "back to the user screen", Some("back")),
+    b(WHY, &[ch('[')], Action::PrevHistory, "previous history item (what-if)", None),
+    b(WHY, &[ch(']')], Action::NextHistory, "next history item (what-if)", None),
+    b(WHY, &[ch('x')], Action::ToggleHistory, "take the history item out, or put it back: re-score (what-if)", Some("drop")),
+    b(WHY, &[ch('r')], Action::RestoreHistory, "restore the whole history", None),
     b(ALIGN, UP, Action::Up, "select the previous row (its histogram is drawn)", None),
     b(ALIGN, DOWN, Action::Down, "select the next row", Some("row")),
     b(TRAIN, UP, Action::Up, "select the previous setting", None),
@@ -177,6 +187,10 @@ pub const BINDINGS: &[Binding] = &[
     b(TRAIN, &[ch('s'), key(Enter)], Action::StartTraining, "start training with these settings", Some("start")),
     b(TRAIN, &[ch('x')], Action::CancelTraining, "cancel the run at the next batch", Some("cancel")),
     b(TRAIN, &[ch('e')], Action::Evaluate, "evaluate both checkpoints (full ranking, on a worker)", Some("evaluate")),
+    b(BIAS, UP, Action::Up, "select the previous item of the table", None),
+    b(BIAS, DOWN, Action::Down, "select the next item of the table", Some("item")),
+    b(BIAS, LEFT, Action::Left, "focus the most-pushed table", None),
+    b(BIAS, RIGHT, Action::Right, "focus the exposure table", Some("table")),
     b(Search, &[key(Esc)], Action::Back, "close the search", None),
     b(Search, &[key(Enter)], Action::SearchSubmit, "jump to the highlighted user", None),
     b(Search, &[key(Up)], Action::Up, "highlight the previous match", None),
@@ -319,7 +333,7 @@ mod tests {
             for k in b.keys {
                 assert!(!matches!(
                     k.code,
-                    KeyCode::Char('1'..='5') | KeyCode::Tab | KeyCode::BackTab
+                    KeyCode::Char('1'..='6') | KeyCode::Tab | KeyCode::BackTab
                 ));
                 assert!(*k != ch('q') && *k != ch('?'));
             }

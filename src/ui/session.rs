@@ -8,12 +8,14 @@ use std::sync::Arc;
 use crate::analysis::ranking::popularity;
 use crate::analysis::AlignmentReport;
 use crate::data::{Csr, Dataset};
+use crate::eval::groups::GroupRow;
 use crate::eval::EvalReport;
 use crate::model::causal_graph::{BackdoorVerdict, CausalGraph};
 use crate::model::strata::Strata;
 use crate::model::Ranker;
 use crate::train::checkpoint::{strata_for, LoadedModel};
 
+use super::action::BiasResult;
 use super::load::Load;
 
 /// The causal graph as the graph screen draws it.
@@ -155,6 +157,10 @@ pub struct ModelSlot {
     pub alignment: Load<AlignmentReport>,
     /// Full evaluation (computed by a worker on request).
     pub eval: Load<EvalReport>,
+    /// Test metrics per user habit stratum, `do` and `raw` (a worker, with the evaluation).
+    pub groups: Load<Vec<GroupRow>>,
+    /// Bias analysis over all users (a worker, through the on-disk cache; kept for the session).
+    pub bias: Load<Arc<BiasResult>>,
 }
 
 /// The file name of a path, or the whole path.
@@ -227,6 +233,8 @@ impl ModelSlot {
             item_effect,
             alignment: Load::Idle,
             eval: Load::Idle,
+            bias: Load::Idle,
+            groups: Load::Idle,
             model,
         }
     }

@@ -13,13 +13,14 @@ use crate::analysis::{jaccard, rbo};
 use crate::explain::explain;
 use crate::model::Mode;
 
-use super::action::{Action, Screen};
+use super::action::{Action, BiasResult, CacheNote, Screen};
 use super::app::{App, SearchState};
 use super::load::Load;
 use super::search::{search, MAX_MATCHES};
 use super::theme::Meaning;
 use super::user_view::{UserView, RBO_P};
 use super::view::tab_at;
+use super::whatif_view::{compute, history_items, WhatIfState};
 use super::worker::Job;
 
 /// Top-K lengths offered by `+` / `-`.
@@ -81,6 +82,15 @@ pub fn update(app: &mut App, action: Action) {
         Action::StartTraining => train::start(app),
         Action::CancelTraining => train::cancel(app),
         Action::Evaluate => request_evaluations(app),
+        Action::PrevHistory => step_history(app, -1),
+        Action::NextHistory => step_history(app, 1),
+        Action::ToggleHistory => toggle_history(app),
+        Action::RestoreHistory => {
+            if !app.user.whatif.dropped.is_empty() {
+                app.user.whatif.dropped.clear();
+                recompute_whatif(app);
+            }
+        }
         Action::SwapModel => swap_models(app),
         Action::ToggleTimings => app.show_timings = !app.show_timings,
         Action::Click { column, row } => {
@@ -102,6 +112,32 @@ pub fn update(app: &mut App, action: Action) {
                 slot.eval = Load::from_result(result);
             }
         }
+        Action::BiasProgress { model, done, total } => {
+            if let Some(slot) = slot_mut(app, model) {
+                if slot.bias.is_loading() && total > 0 {
+                    slot.bias = Load::Loading {
+                        progress: Some(done as f64 / total as f64),
+                    };
+                }
+            }
+        }
+        Action::BiasDone { model, result } => {
+            if let Ok(BiasResult {
+                cache: CacheNote::NotWritten(why),
+                ..
+            }) = result.as_deref()
+            {
+                app.status = Some((Meaning::Alert, format!("bias cache not written: {why}")));
+            }
+            if let Some(slot) = slot_mut(app, model) {
+                slot.bias = Load::from_result(result);
+            }
+        }
+        Action::GroupsDone { model, result } => {
+            if let Some(slot) = slot_mut(app, model) {
+                slot.groups = Load::from_result(result);
+            }
+        }
         Action::Train { run, msg } => train::on_message(app, run, msg),
     }
 }
@@ -121,8 +157,71 @@ fn goto(app: &mut App, s: Screen) {
     match s {
         Screen::Alignment => request_alignment(app),
         Screen::Training => request_evaluations(app),
+        Screen::Bias => request_bias(app),
         _ => {}
     }
+}
+
+/// Queues the bias analysis of the active model unless it is done or running (or the model has
+/// no confounder terms: the screen says so instead).
+pub fn request_bias(app: &mut App) {
+    if app.active.ranker().has_causal() && app.active.bias.needs_start() {
+        app.active.bias = Load::loading();
+        app.jobs.push(Job::Bias {
+            model: app.active.id,
+            loaded: app.active.model.clone(),
+            data: app.ctx.data.clone(),
+            cache_dir: app.cache_dir.clone(),
+        });
+    }
+}
+
+fn step_history(app: &mut App, dir: i64) {
+    let n = app.user.view.ready().map_or(0, |v| history_items(v).len());
+    if n > 0 {
+        let w = &mut app.user.whatif;
+        w.cursor = (w.cursor as i64 + dir).clamp(0, n as i64 - 1) as usize;
+    }
+}
+
+fn toggle_history(app: &mut App) {
+    let cursor = app.user.whatif.cursor;
+    let Some((b, i, _)) = app
+        .user
+        .view
+        .ready()
+        .and_then(|v| history_items(v).get(cursor).copied())
+    else {
+        return;
+    };
+    let w = &mut app.user.whatif;
+    match w.dropped.iter().position(|&x| x == (b, i)) {
+        Some(p) => {
+            w.dropped.remove(p);
+        }
+        None => w.dropped.push((b, i)),
+    }
+    recompute_whatif(app);
+}
+
+/// Re-ranks the selected user with the toggled-out history (the focused list's mode, following
+/// the selected item).
+fn recompute_whatif(app: &mut App) {
+    let mode = if app.user.raw_focus {
+        Mode::Raw
+    } else {
+        Mode::Do
+    };
+    let item = app.selected_item();
+    app.user.whatif.result = compute(
+        &app.active,
+        &app.ctx.data,
+        app.user.user,
+        &app.user.whatif.dropped,
+        item,
+        app.user.k,
+        mode,
+    );
 }
 
 fn back(app: &mut App) {
@@ -168,6 +267,9 @@ fn submit_search(app: &mut App) {
 /// Selects user `u`: both rankings, history, routing (timed), then the item under the cursor.
 pub fn select_user(app: &mut App, u: u32) {
     let t0 = Instant::now();
+    if u != app.user.user {
+        app.user.whatif = WhatIfState::default();
+    }
     app.user.user = u;
     app.user.view = Load::from_result(UserView::compute(&app.ctx, &app.active, u, app.user.k));
     app.model_overlap = other_overlap(app);
@@ -210,6 +312,7 @@ fn explain_selected(app: &mut App) {
         )),
         None => Load::Idle,
     };
+    recompute_whatif(app);
     app.timings.item_switch_ms = Some(t0.elapsed().as_secs_f64() * 1e3);
 }
 
@@ -253,6 +356,18 @@ fn vertical(app: &mut App, dir: i64) {
                 *f = (*f as i64 + dir).rem_euclid(n) as usize;
             }
         }
+        Screen::Bias => {
+            let n = app.active.bias.ready().map_or(0, |r| {
+                if app.bias_exposure {
+                    r.analysis.exposure_gain.len()
+                } else {
+                    r.analysis.most_pushed.len()
+                }
+            });
+            if n > 0 {
+                app.bias_row = (app.bias_row as i64 + dir).clamp(0, n as i64 - 1) as usize;
+            }
+        }
         Screen::Graph => {}
     }
 }
@@ -269,6 +384,10 @@ fn horizontal(app: &mut App, dir: i32) {
             }
         }
         Screen::Training if !app.training_running() => app.training.form.adjust(dir),
+        Screen::Bias if app.bias_exposure != (dir > 0) => {
+            app.bias_exposure = dir > 0;
+            app.bias_row = 0;
+        }
         _ => {}
     }
 }
@@ -298,7 +417,8 @@ pub fn request_alignment(app: &mut App) {
     }
 }
 
-/// Queues full evaluations of both checkpoints (those not done or running).
+/// Queues full evaluations of both checkpoints (those not done or running) and the active one's
+/// per-stratum metrics.
 pub fn request_evaluations(app: &mut App) {
     let data = app.ctx.data.clone();
     let mut jobs = Vec::new();
@@ -311,6 +431,15 @@ pub fn request_evaluations(app: &mut App) {
                 data: data.clone(),
             });
         }
+    }
+    // Per-stratum metrics of the active checkpoint only (a second full ranking).
+    if app.active.groups.needs_start() {
+        app.active.groups = Load::loading();
+        jobs.push(Job::Groups {
+            model: app.active.id,
+            loaded: app.active.model.clone(),
+            data,
+        });
     }
     app.jobs.extend(jobs);
 }
@@ -335,4 +464,7 @@ fn swap_models(app: &mut App) {
     let u = app.user.user;
     select_user(app, u);
     request_alignment(app);
+    if app.screen == Screen::Bias {
+        request_bias(app);
+    }
 }

@@ -48,6 +48,7 @@ impl Widget for &App {
             Screen::Why => screens::why::render(self, body, buf),
             Screen::Alignment => screens::alignment::render(self, body, buf),
             Screen::Training => screens::training::render(self, body, buf),
+            Screen::Bias => screens::bias::render(self, body, buf),
         }
         render_footer(self, footer, buf);
         if self.user.search.is_some() {
@@ -111,7 +112,8 @@ fn render_tabs(app: &App, area: Rect, buf: &mut Buffer) {
     }
     let brand = "mclmr explorer";
     let w = brand.len() as u16;
-    if area.width > 72 + w {
+    let tabs_end = tab_ranges().last().map_or(0, |t| t.2 + 1);
+    if area.width > tabs_end + 1 + w {
         put(buf, area.right() - w - 1, area.y, brand, Meaning::Muted, w);
     }
 }

@@ -1,6 +1,6 @@
-//! Background work (STYLE.md 3): training, full evaluation and the alignment report run on
-//! threads and report back with typed [`Action`]s over one channel, so the UI thread only ever
-//! polls. `update` queues [`Job`]s; the runner hands them to [`Workers::launch`].
+//! Background work (STYLE.md 3): training, full evaluation, the alignment report and the bias
+//! analysis run on threads and report back with typed [`Action`]s over one channel, so the UI
+//! thread only ever polls. `update` queues [`Job`]s; the runner hands them to [`Workers::launch`].
 //!
 //! A panic inside a job is caught and reported as that panel's failure instead of taking the
 //! explorer down.
@@ -47,6 +47,26 @@ pub enum Job {
         /// The dataset.
         data: Arc<Dataset>,
     },
+    /// Test metrics per stratum of a model (`mclmr eval --by stratum`).
+    Groups {
+        /// Model slot id.
+        model: u64,
+        /// The model.
+        loaded: Arc<LoadedModel>,
+        /// The dataset.
+        data: Arc<Dataset>,
+    },
+    /// Bias analysis of a model (all users' rankings), through the on-disk cache.
+    Bias {
+        /// Model slot id.
+        model: u64,
+        /// The model.
+        loaded: Arc<LoadedModel>,
+        /// The dataset.
+        data: Arc<Dataset>,
+        /// Directory of the cache file (None: next to the checkpoint).
+        cache_dir: Option<PathBuf>,
+    },
     /// A training run; the checkpoint is saved in `save_dir` and loaded for the explorer.
     Train {
         /// Run id.
@@ -70,6 +90,8 @@ impl Job {
         match self {
             Job::Alignment { .. } => "alignment",
             Job::Evaluate { .. } => "evaluation",
+            Job::Bias { .. } => "bias",
+            Job::Groups { .. } => "per-stratum evaluation",
             Job::Train { .. } => "training",
         }
     }
@@ -139,6 +161,8 @@ fn failure(job: &Job) -> impl FnOnce(String) -> Action {
     let which = match job {
         Job::Alignment { model, .. } => (0, *model),
         Job::Evaluate { model, .. } => (1, *model),
+        Job::Bias { model, .. } => (3, *model),
+        Job::Groups { model, .. } => (4, *model),
         Job::Train { run, .. } => (2, *run),
     };
     move |msg| match which {
@@ -147,6 +171,14 @@ fn failure(job: &Job) -> impl FnOnce(String) -> Action {
             result: Err(msg),
         },
         (1, model) => Action::Evaluated {
+            model,
+            result: Err(msg),
+        },
+        (3, model) => Action::BiasDone {
+            model,
+            result: Err(msg),
+        },
+        (4, model) => Action::GroupsDone {
             model,
             result: Err(msg),
         },
@@ -184,6 +216,38 @@ fn run_job(job: Job, tx: Sender<Action>) {
             }))
             .unwrap_or_else(|p| Err(format!("the evaluation worker failed: {}", panic_text(p))));
             let _ = tx.send(Action::Evaluated { model, result });
+        }
+        Job::Groups {
+            model,
+            loaded,
+            data,
+        } => {
+            let result = catch_unwind(AssertUnwindSafe(|| {
+                crate::eval::groups::by_stratum(&loaded.ranker, &data).map_err(|e| e.to_string())
+            }))
+            .unwrap_or_else(|p| {
+                Err(format!(
+                    "the per-stratum evaluation worker failed: {}",
+                    panic_text(p)
+                ))
+            });
+            let _ = tx.send(Action::GroupsDone { model, result });
+        }
+        Job::Bias {
+            model,
+            loaded,
+            data,
+            cache_dir,
+        } => {
+            let progress = |done: usize, total: usize| {
+                let _ = tx.send(Action::BiasProgress { model, done, total });
+            };
+            let result = catch_unwind(AssertUnwindSafe(|| {
+                super::bias_cache::load_or_compute(&loaded, &data, cache_dir.as_deref(), &progress)
+            }))
+            .unwrap_or_else(|p| Err(format!("the bias worker failed: {}", panic_text(p))))
+            .map(Arc::new);
+            let _ = tx.send(Action::BiasDone { model, result });
         }
         Job::Train {
             run,

@@ -1,6 +1,8 @@
 //! Screen 5, training: the settings form, a run's live progress (epoch and batch gauges, ETA,
 //! batch-loss and validation-metric charts), and the comparison of the two checkpoints (metrics
-//! side by side from full evaluations, ranking overlap for the selected user).
+//! side by side from full evaluations, ranking overlap for the selected user) with, where the
+//! panel is at least 90 columns wide, the active checkpoint's `do` and `raw` NDCG@10 per user
+//! habit stratum and popularity bucket.
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -231,6 +233,15 @@ fn eval_cell(slot: &ModelSlot, k: usize) -> (String, Option<f64>) {
 }
 
 fn render_compare(app: &App, area: Rect, buf: &mut Buffer) {
+    let area = if area.width >= 90 {
+        let [left, right] =
+            Layout::horizontal([Constraint::Min(60), Constraint::Length(area.width - 60)])
+                .areas(area);
+        render_strata(app, right, buf);
+        left
+    } else {
+        area
+    };
     let a = &app.active;
     let labels: Vec<String> = match a
         .eval
@@ -309,5 +320,60 @@ fn render_compare(app: &App, area: Rect, buf: &mut Buffer) {
     )
     .column_spacing(1)
     .block(panel(&title))
+    .render(area, buf);
+}
+
+/// `do` and `raw` NDCG@10 of the active checkpoint per user habit stratum, then per popularity
+/// bucket (`eval::groups::by_stratum`, as `mclmr eval --by stratum`).
+fn render_strata(app: &App, area: Rect, buf: &mut Buffer) {
+    let block = panel("NDCG@10 by group (active)");
+    let Some(groups) = app.active.groups.ready() else {
+        let (m, t) = load_text(&app.active.groups, "per-stratum metrics").unwrap_or_default();
+        let inner = block.inner(area);
+        block.render(area, buf);
+        crate::ui::widgets::message(inner, buf, m, &t);
+        return;
+    };
+    let get = |m: &std::collections::BTreeMap<String, f64>| m.get("NDCG@10").copied();
+    let rows: Vec<Row> = groups
+        .iter()
+        .filter(|g| g.by == "user_stratum" || g.by == "popularity")
+        .map(|g| {
+            let name = if g.by == "popularity" {
+                format!("pop {}", g.group)
+            } else {
+                format!("h {}", g.group)
+            };
+            let (d, r) = (get(&g.do_), get(&g.raw));
+            let f = |x: Option<f64>| x.map_or("–".to_string(), |v| format!("{v:.3}"));
+            let delta = match (d, r) {
+                (Some(d), Some(r)) => Span::styled(
+                    format!("{:+.3}", r - d),
+                    style(crate::ui::theme::signed(r - d)),
+                ),
+                _ => Span::raw(""),
+            };
+            Row::new(vec![
+                Cell::from(Span::styled(name, style(Meaning::Confounder))),
+                Cell::from(format!("{:>5}", g.users)),
+                Cell::from(Span::styled(f(d), style(Meaning::Debiased))),
+                Cell::from(Span::styled(f(r), style(Meaning::Biased))),
+                Cell::from(delta),
+            ])
+        })
+        .collect();
+    Table::new(
+        rows,
+        [
+            Constraint::Length(5),
+            Constraint::Length(5),
+            Constraint::Length(5),
+            Constraint::Length(5),
+            Constraint::Min(6),
+        ],
+    )
+    .header(Row::new(vec!["group", "users", "do", "raw", "raw−do"]).style(style(Meaning::Muted)))
+    .column_spacing(1)
+    .block(block)
     .render(area, buf);
 }

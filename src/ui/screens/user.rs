@@ -13,6 +13,7 @@ use crate::model::Ranker;
 use crate::ui::app::App;
 use crate::ui::theme::{style, Meaning};
 use crate::ui::user_view::{UserView, RBO_P};
+use crate::ui::whatif_view::lists as lists_of;
 use crate::ui::widgets::{bar, clip, load_text, message, panel, panel_line, put_line};
 
 /// Draws the screen.
@@ -32,13 +33,90 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         }
     };
     render_profile(app, view, left, buf);
-    let [lists, summary] =
-        Layout::vertical([Constraint::Min(0), Constraint::Length(5)]).areas(right);
+    let editing = !app.user.whatif.dropped.is_empty();
+    let [lists, summary] = Layout::vertical([
+        Constraint::Min(0),
+        Constraint::Length(if editing { 9 } else { 5 }),
+    ])
+    .areas(right);
     let [d, r] =
         Layout::horizontal([Constraint::Percentage(50), Constraint::Percentage(50)]).areas(lists);
-    render_list(app, view, false, d, buf);
-    render_list(app, view, true, r, buf);
-    render_summary(app, view, summary, buf);
+    if let Some(w) = app.user.whatif.result.ready() {
+        let l = lists_of(app.data(), w);
+        let (mode, m) = if app.user.raw_focus {
+            ("raw", Meaning::Biased)
+        } else {
+            ("do", Meaning::Debiased)
+        };
+        let k = app.user.k;
+        render_list(
+            app,
+            view.user,
+            &ListSpec {
+                list: &l.before,
+                moves: &l.before_moves,
+                title: format!("top-{k} {mode} before"),
+                meaning: m,
+                focused: true,
+                absent_is_out: true,
+            },
+            d,
+            buf,
+        );
+        render_list(
+            app,
+            view.user,
+            &ListSpec {
+                list: &l.after,
+                moves: &l.after_moves,
+                title: format!("top-{k} {mode} what-if"),
+                meaning: m,
+                focused: false,
+                absent_is_out: false,
+            },
+            r,
+            buf,
+        );
+    } else {
+        for raw in [false, true] {
+            let spec = if raw {
+                ListSpec {
+                    list: &view.raw_list,
+                    moves: &view.raw_moves,
+                    title: format!("top-{} raw (observational)", app.user.k),
+                    meaning: Meaning::Biased,
+                    focused: app.user.raw_focus,
+                    absent_is_out: true,
+                }
+            } else {
+                ListSpec {
+                    list: &view.do_list,
+                    moves: &view.do_moves,
+                    title: format!("top-{} do (debiased)", app.user.k),
+                    meaning: Meaning::Debiased,
+                    focused: !app.user.raw_focus,
+                    absent_is_out: false,
+                }
+            };
+            render_list(app, view.user, &spec, if raw { r } else { d }, buf);
+        }
+    }
+    if editing {
+        super::whatif::render(app, summary, buf);
+    } else {
+        render_summary(app, view, summary, buf);
+    }
+}
+
+/// One top-K list panel.
+struct ListSpec<'a> {
+    list: &'a [(u32, f32)],
+    moves: &'a [Move],
+    title: String,
+    meaning: Meaning,
+    focused: bool,
+    /// An item missing from the other list is "dropped"/"out" (else "new").
+    absent_is_out: bool,
 }
 
 fn render_profile(app: &App, view: &UserView, area: Rect, buf: &mut Buffer) {
@@ -98,32 +176,11 @@ fn render_profile(app: &App, view: &UserView, area: Rect, buf: &mut Buffer) {
         buf,
         Line::styled("History (items, events, first)", style(Meaning::Title)),
     );
-    for h in &view.history {
+    let mut flat = 0usize;
+    for (b, h) in view.history.iter().enumerate() {
         let room = (w as usize).saturating_sub(19);
-        let mut text = String::new();
-        for &(i, c) in &h.first {
-            let id = short_display(data, i);
-            let id = if c > 1 { format!("{id}×{c}") } else { id };
-            if text.chars().count() + id.chars().count() + 3 > room {
-                break;
-            }
-            text.push_str(&id);
-            text.push(' ');
-        }
-        if text.split_whitespace().count() < h.items {
-            text.push('…');
-        }
-        line(
-            buf,
-            Line::from(vec![
-                Span::styled(
-                    format!(" {:<7}", clip(&h.behavior, 7)),
-                    style(Meaning::Mediator),
-                ),
-                Span::raw(format!("{:>4} · {:<4} ", h.items, h.events)),
-                Span::styled(text, style(Meaning::Muted)),
-            ]),
-        );
+        line(buf, super::whatif::history_line(app, b, h, flat, room));
+        flat += h.first.len();
     }
     let u = view.user as usize;
     let ids = |c: &crate::data::Csr| -> String {
@@ -220,23 +277,8 @@ fn held_cell((test, test_do): (bool, bool)) -> Cell<'static> {
     Cell::from(Span::styled(t, style(Meaning::Target)))
 }
 
-fn render_list(app: &App, view: &UserView, raw: bool, area: Rect, buf: &mut Buffer) {
-    let (list, moves, title, m) = if raw {
-        (
-            &view.raw_list,
-            &view.raw_moves,
-            "raw (observational)",
-            Meaning::Biased,
-        )
-    } else {
-        (
-            &view.do_list,
-            &view.do_moves,
-            "do (debiased)",
-            Meaning::Debiased,
-        )
-    };
-    let focused = app.user.raw_focus == raw;
+fn render_list(app: &App, user: u32, spec: &ListSpec, area: Rect, buf: &mut Buffer) {
+    let (list, moves, m, focused) = (spec.list, spec.moves, spec.meaning, spec.focused);
     let data = app.data();
     let meta_col = data.item_meta.label_column();
     // Narrow lists drop the popularity column and shorten scores and moves; a metadata column
@@ -260,13 +302,13 @@ fn render_list(app: &App, view: &UserView, raw: bool, area: Rect, buf: &mut Buff
                 } else {
                     format!("{s:>7.3}")
                 }),
-                move_cell(mv, raw, compact),
+                move_cell(mv, spec.absent_is_out, compact),
             ]);
             if !compact {
                 let pop = app.ctx.popularity.get(i as usize).copied().unwrap_or(0);
                 cells.push(Cell::from(format!("{pop:>4}")));
             }
-            cells.push(held_cell(app.ctx.held_out(view.user, i)));
+            cells.push(held_cell(app.ctx.held_out(user, i)));
             let row = Row::new(cells);
             if focused && r == app.user.cursor {
                 row.style(style(Meaning::Selected))
@@ -276,10 +318,7 @@ fn render_list(app: &App, view: &UserView, raw: bool, area: Rect, buf: &mut Buff
         })
         .collect();
     let mark = if focused { "▶ " } else { "" };
-    let block = panel_line(Line::styled(
-        format!("{mark}top-{} {title}", app.user.k),
-        style(m),
-    ));
+    let block = panel_line(Line::styled(format!("{mark}{}", spec.title), style(m)));
     let block = if focused {
         block.border_style(style(m))
     } else {
@@ -414,7 +453,7 @@ pub fn precise(x: f64) -> String {
 }
 
 /// An item for a short list: `id(label)` with metadata, else the id.
-fn short_display(data: &crate::data::Dataset, i: u32) -> String {
+pub(crate) fn short_display(data: &crate::data::Dataset, i: u32) -> String {
     let id = data.item_ids.get(i as usize).cloned().unwrap_or_default();
     match data.item_label(i) {
         Some(l) => format!("{id}({})", clip(l, 14)),

@@ -1,7 +1,8 @@
 //! Screen 3, why this item: the selected (user, item) score as a waterfall — target-behavior
 //! term, one term per expert (with the user's gate weight), the pair-level evidence terms, the
 //! subtotal `f(u,i)`, then the confounder terms of the `do` and of the `raw` logit and
-//! `raw − do` — plus the user's history items closest to the item, per behavior.
+//! `raw − do` — plus the user's history items closest to the item, per behavior, and the
+//! what-if panel (the item re-scored with history items toggled out).
 
 use ratatui::buffer::Buffer;
 use ratatui::layout::{Constraint, Layout, Rect};
@@ -177,7 +178,18 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         return;
     };
     let wide = area.width >= 110;
-    let [head, rest] = Layout::vertical([Constraint::Length(4), Constraint::Min(0)]).areas(area);
+    // The what-if panel: one line until something is toggled out (only where there is room).
+    let wi_h = match (app.user.whatif.dropped.is_empty(), area.height >= 30) {
+        (true, true) => 3,
+        (true, false) => 0,
+        (false, _) => 8,
+    };
+    let [head, wi, rest] = Layout::vertical([
+        Constraint::Length(4),
+        Constraint::Length(wi_h),
+        Constraint::Min(0),
+    ])
+    .areas(area);
     let (wf_area, near_area) = if wide {
         let [l, r] = Layout::horizontal([Constraint::Min(0), Constraint::Length(40)]).areas(rest);
         (l, Some(r))
@@ -185,6 +197,9 @@ pub fn render(app: &App, area: Rect, buf: &mut Buffer) {
         (rest, None)
     };
     render_head(app, e, !wide, head, buf);
+    if wi_h > 0 {
+        super::whatif::render(app, wi, buf);
+    }
     let first = match app.active.ranker() {
         crate::model::Ranker::Rule(_) => "target popularity (rule)",
         crate::model::Ranker::Ease(_) => "EASE score x_u · B_i",
