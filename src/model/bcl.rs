@@ -10,6 +10,7 @@ use candle_core::{DType, Tensor, D};
 use super::config::MclmrSection;
 use super::losses::l2_normalize;
 use super::moe::MoeAggregator;
+use super::net::{idx, offset};
 use super::objective::Reps;
 use super::strata::Strata;
 use crate::error::{Error, Result};
@@ -53,8 +54,7 @@ impl BiasAwareContrast {
             .collect();
         let n = uniq.len();
         let dev = reps.device();
-        let ids: Vec<u32> = uniq.iter().map(|&v| v + off as u32).collect();
-        let rows = Tensor::from_vec(ids, n, dev)?;
+        let rows = idx(&offset(&uniq, off), dev)?;
         let st: Vec<u32> = uniq.iter().map(|&v| strata.assign[v as usize]).collect();
         let (lo, w) = bcl_weights(&st, &strata.prior, self.eta, self.rho);
         let lo = Tensor::from_vec(lo, (n, n), dev)?;

@@ -5,6 +5,7 @@
 
 use candle_core::{DType, Result, Tensor};
 
+use super::net::idx;
 use super::params::ParamBuilder;
 use super::strata::Features;
 
@@ -93,11 +94,10 @@ impl ConversionEvidence {
     pub fn term(&self, x: &Tensor, items: &[u32], positives: usize) -> Result<Tensor> {
         let dev = x.device();
         let k = positives.min(items.len());
-        let ids = |v: &[u32]| Tensor::from_vec(v.to_vec(), v.len(), dev);
         let conv_i = Tensor::cat(
             &[
-                self.loo.index_select(&ids(&items[..k])?, 0)?,
-                self.full.index_select(&ids(&items[k..])?, 0)?,
+                self.loo.index_select(&idx(&items[..k], dev)?, 0)?,
+                self.full.index_select(&idx(&items[k..], dev)?, 0)?,
             ],
             0,
         )?;
