@@ -8,6 +8,7 @@ use candle_core::{Device, Tensor};
 use super::backbone::Backbone;
 use super::batch::{Batch, LossParts, NO_ITEM};
 use super::buckets::gather_rows;
+use super::inference::Mode;
 use super::losses::{self, bpr};
 use super::moe::{Fused, MoeAggregator};
 use super::net::{idx, offset, Net};
@@ -36,7 +37,6 @@ impl Reps<'_> {
         }
     }
 
-    /// Number of behaviors.
     pub(super) fn len(&self) -> usize {
         match self {
             Reps::Tables(t) => t.len(),
@@ -191,10 +191,11 @@ impl Net {
         Ok((fu, fi))
     }
 
-    /// The observational logit of `(users[r], items[r])` computed the way training computes it
+    /// The logit of `(users[r], items[r])` computed the way training computes it
     /// (representations, gathers, fusion, [`Net::pair_logits`]), for checking that ranking
-    /// scores equal what was trained.
-    pub fn training_logits(&self, users: &[u32], items: &[u32]) -> Result<Vec<f32>> {
+    /// scores equal what was trained: `raw` is the observational logit training fits, `do` the
+    /// same with every confounder effect replaced by its population average.
+    pub fn training_logits(&self, users: &[u32], items: &[u32], mode: Mode) -> Result<Vec<f32>> {
         let dev = &self.device;
         let n = users.len();
         let reps = self.reps()?;
@@ -210,7 +211,8 @@ impl Net {
             }
             Some(moe) => {
                 let (fu, fi) = self.fuse_pairs(moe, &gathered, users, items)?;
-                self.pair_logits(moe, users, &fu.z, &fu.gate, items, &fi.z, 0, false)?
+                let pairs = (users, &fu.z, &fu.gate, items, &fi.z);
+                self.pair_logits_in(mode, moe, pairs, 0, false)?
             }
         };
         Ok(out.to_device(&Device::Cpu)?.to_vec1::<f32>()?)
@@ -285,6 +287,20 @@ impl Net {
         positives: usize,
         fixed: bool,
     ) -> Result<Tensor> {
+        let pairs = (users, zu, gate_u, items, zi);
+        self.pair_logits_in(Mode::Raw, moe, pairs, positives, fixed)
+    }
+
+    /// [`Net::pair_logits`] in `mode`: `do` averages the confounder effects and drops the
+    /// conversion evidence (whose average is 0), as the `do` ranking does.
+    fn pair_logits_in(
+        &self,
+        mode: Mode,
+        moe: &MoeAggregator,
+        (users, zu, gate_u, items, zi): (&[u32], &Tensor, &Tensor, &[u32], &Tensor),
+        positives: usize,
+        fixed: bool,
+    ) -> Result<Tensor> {
         let dev = &self.device;
         let n = users.len();
         let reps = items.len() / n.max(1);
@@ -298,7 +314,7 @@ impl Net {
         if self.config.mclmr.evidence && n_aux > 0 {
             let x = Tensor::from_vec(self.evidence(&all_users, items), (items.len(), n_aux), dev)?;
             s = (s + moe.evidence_term(&gate_r, &x, fixed)?)?;
-            if let Some(conv) = &self.conversion {
+            if let (Some(conv), Mode::Raw) = (&self.conversion, mode) {
                 s = (s + conv.term(&x, items, positives)?)?;
             }
         }
@@ -309,7 +325,18 @@ impl Net {
             let hu = self.user_feat.index_select(&u_idx, 0)?;
             let si = self.item_stratum.index_select(&i_idx, 0)?;
             let gi = self.item_feat.index_select(&i_idx, 0)?;
-            let eff = c.node_effects(&su, &hu, (&si, &gi, &i_idx))?;
+            let eff = match mode {
+                Mode::Raw => c.node_effects(&su, &hu, (&si, &gi, &i_idx))?,
+                Mode::Do => {
+                    let (cu, ci, b) = c.averaged()?;
+                    let shape = zi.dims2()?;
+                    (
+                        cu.unsqueeze(0)?.broadcast_as(shape)?,
+                        ci.unsqueeze(0)?.broadcast_as(shape)?,
+                        b.broadcast_as(shape.0)?,
+                    )
+                }
+            };
             let terms = c.raw_terms(&zu_r, zi, &eff)?;
             s = (s + if fixed { terms.detach() } else { terms })?;
         }
