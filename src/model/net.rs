@@ -90,6 +90,7 @@ impl Blocks {
         let moe = MoeAggregator::new(config, n_aux, gate_width, vb.pp("moe"))?;
         let (mut causal, mut conversion) = (None, None);
         if m.causal {
+            let vb = vb.pp("causal");
             let conv = if m.lambda_conv > 0.0 {
                 let c = conversion_feature(&item.features);
                 Some(Tensor::from_vec(c, item.features.len(), &vb.device())?)
@@ -101,14 +102,10 @@ impl Blocks {
                 (&user.table, &item.table),
                 config.model.dim,
                 conv,
-                vb.pp("causal"),
+                vb.clone(),
             )?);
             if m.conversion_evidence && n_aux > 0 {
-                conversion = Some(ConversionEvidence::new(
-                    &item.features,
-                    n_aux,
-                    vb.pp("causal"),
-                )?);
+                conversion = Some(ConversionEvidence::new(&item.features, n_aux, vb)?);
             }
         }
         let bcl = (m.bcl && m.lambda_cl > 0.0 && n_aux > 0).then(|| BiasAwareContrast::new(m));
