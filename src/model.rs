@@ -1,24 +1,34 @@
-//! The MCLMR model (METHOD.md): one struct per block, mirroring the method.
+//! The MCLMR model (METHOD.md): one struct per block, mirroring the method; each block holds
+//! its own weights, created through [`params::ParamBuilder`] under its checkpoint prefix.
 //!
 //! - [`strata`]: confounder features `h_u`, `g_i` and their seeded k-means strata (§1);
 //! - [`causal_graph`]: the DAG and the d-separation backdoor check (§1);
-//! - [`backbone`], [`graph`], [`spmm`]: MF, LightGCN and cascade backbones over sparse graphs (§2);
+//! - [`backbone`], [`graph`], [`spmm`], [`buckets`]: MF, LightGCN and cascade backbones over
+//!   sparse graphs (§2);
 //! - [`moe`]: adaptive aggregation with experts, gates and pair-level evidence (§3), [`route`]:
 //!   the gates' routing features;
-//! - [`scorer`]: observational and interventional logits (§4);
-//! - [`losses`]: BPR, bias-aware InfoNCE, balance (§5–§6);
-//! - [`net`]: the assembled model; [`inference`]: ranking from trained parameters;
+//! - [`scorer`]: observational and interventional logits (§4), [`conversion`]: the items'
+//!   conversion values and the conversion evidence;
+//! - [`bcl`]: the bias-aware contrastive loss (§5); [`losses`]: BPR, balance, orthogonality (§6);
+//! - [`net`]: the assembled model, `objective`: one training step's loss ([`Net::loss`]),
+//!   [`batch`]: what a step reads and reports; [`inference`]: ranking from trained weights;
 //! - [`rule`]: the rule baselines (§7); [`ease`]: the closed-form EASE baseline (§7).
 
 pub mod backbone;
+pub mod batch;
+pub mod bcl;
+pub mod buckets;
 pub mod causal_graph;
 pub mod config;
+pub mod conversion;
 pub mod ease;
 pub mod graph;
 pub mod inference;
+pub mod kind;
 pub mod losses;
 pub mod moe;
 pub mod net;
+mod objective;
 pub mod params;
 pub mod route;
 pub mod rule;

@@ -2,6 +2,7 @@
 
 pub mod checkpoint;
 pub mod events;
+pub mod optim;
 pub mod sampler;
 pub mod trainer;
 

@@ -286,9 +286,10 @@ fn select_raw_keeps_the_epoch_with_the_best_observational_validation() {
     assert_eq!(out.best_valid, Some(raw[best]));
 }
 
-/// The logit that training fits equals the `raw` ranking score for every backbone, plain and
-/// +MCLMR, with dense and top-1 routing (top-1 keeps only one expert, often the shared one, which
-/// is where the evidence gate of training and ranking used to differ).
+/// The logit that training fits equals the `raw` ranking score, and the same logit with the
+/// confounder effects averaged the `do` score, for every backbone, plain and +MCLMR, with dense
+/// and top-1 routing (top-1 keeps only one expert, often the shared one, which is where the
+/// evidence gate of training and ranking used to differ).
 #[test]
 fn training_logit_equals_the_ranking_score() {
     let data = sample();
@@ -303,21 +304,21 @@ fn training_logit_equals_the_ranking_score() {
             let mut cfg = config(kind, mclmr, 2);
             cfg.mclmr.top_k = top_k;
             let out = train(&data, &cfg, &Device::Cpu, TrainOptions::default()).unwrap();
-            let logits = out.net.training_logits(&users, &items).unwrap();
-            let scores = out
-                .net
-                .infer()
-                .unwrap()
-                .score_users(&users, Mode::Raw)
-                .unwrap();
-            for (r, (&u, &i)) in users.iter().zip(&items).enumerate() {
-                let s = scores[r * data.n_items() + i as usize];
-                assert!(
-                    (s - logits[r]).abs() <= 1e-3 * (1.0 + logits[r].abs()),
-                    "{} mclmr={mclmr} top_k={top_k}: user {u} item {i}: ranking {s} vs training {}",
-                    kind.name(),
-                    logits[r]
-                );
+            let inference = out.net.infer().unwrap();
+            for mode in [Mode::Raw, Mode::Do] {
+                let logits = out.net.training_logits(&users, &items, mode).unwrap();
+                let scores = inference.score_users(&users, mode).unwrap();
+                for (r, (&u, &i)) in users.iter().zip(&items).enumerate() {
+                    let s = scores[r * data.n_items() + i as usize];
+                    assert!(
+                        (s - logits[r]).abs() <= 1e-3 * (1.0 + logits[r].abs()),
+                        "{} mclmr={mclmr} top_k={top_k} {}: user {u} item {i}: ranking {s} vs \
+                         training {}",
+                        kind.name(),
+                        mode.name(),
+                        logits[r]
+                    );
+                }
             }
         }
     }

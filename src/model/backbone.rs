@@ -1,24 +1,20 @@
 //! Backbones (METHOD.md §2): map the shared base table `E0` (users then items, `[N, d]`) and the
 //! behavior graphs to one representation table `P^b` per behavior. All of them run plain or with
-//! MCLMR on top; the interface is the [`Backbone`] trait.
+//! MCLMR on top; the interface is the [`Backbone`] trait, and a backbone holds its own weights.
 
 use candle_core::{Result, Tensor};
-use rand::rngs::StdRng;
 
 use super::config::BackboneKind;
 use super::graph::BehaviorGraphs;
 use super::losses::l2_normalize;
-use super::params::Params;
+use super::params::ParamBuilder;
+use crate::error::Error;
 
 /// A backbone: `E0` → `[P^1, …, P^B]`, each `[N, d]` with users first, then items.
 pub trait Backbone: Send + Sync {
-    /// Config name.
     fn name(&self) -> &'static str;
-    /// Creates the backbone's own parameters (if any) under `backbone.`.
-    fn init(&self, params: &mut Params, rng: &mut StdRng) -> crate::error::Result<()>;
     /// Per-behavior representations of every node.
-    fn forward(&self, params: &Params, graphs: &BehaviorGraphs, e0: &Tensor)
-        -> Result<Vec<Tensor>>;
+    fn forward(&self, graphs: &BehaviorGraphs, e0: &Tensor) -> Result<Vec<Tensor>>;
     /// Whether a node's representation depends on its own base row only (no graph), so a batch
     /// can be computed on its gathered rows instead of the whole table.
     fn row_local(&self) -> bool {
@@ -26,7 +22,7 @@ pub trait Backbone: Send + Sync {
     }
     /// Behavior `b`'s representations of the given base rows; only for [`Backbone::row_local`]
     /// backbones.
-    fn forward_rows(&self, _params: &Params, _b: usize, _rows: &Tensor) -> Result<Tensor> {
+    fn forward_rows(&self, _b: usize, _rows: &Tensor) -> Result<Tensor> {
         Err(candle_core::Error::Msg(format!(
             "the {} backbone is not row-local",
             self.name()
@@ -34,71 +30,65 @@ pub trait Backbone: Send + Sync {
     }
 }
 
-/// Builds the backbone for a config kind (rules have none).
+/// Builds the backbone of a config kind, its weights under `vb` (`backbone.`); rule baselines
+/// and EASE have none.
 pub fn make(
     kind: BackboneKind,
     n_behaviors: usize,
     dim: usize,
     layers: usize,
-) -> Option<Box<dyn Backbone>> {
-    match kind {
-        BackboneKind::Mf => Some(Box::new(Mf { n_behaviors, dim })),
-        BackboneKind::LightGcn => Some(Box::new(LightGcn { layers })),
-        BackboneKind::Cascade => Some(Box::new(Cascade { layers })),
+    vb: ParamBuilder<'_>,
+) -> crate::error::Result<Box<dyn Backbone>> {
+    Ok(match kind {
+        BackboneKind::Mf => Box::new(Mf::new(n_behaviors, dim, vb.pp("w"))?),
+        BackboneKind::LightGcn => Box::new(LightGcn { layers }),
+        BackboneKind::Cascade => Box::new(Cascade { layers }),
         BackboneKind::RuleViewCart
         | BackboneKind::RuleCartView
         | BackboneKind::RuleConversion
-        | BackboneKind::Ease => None,
-    }
+        | BackboneKind::Ease => {
+            return Err(Error::bad_arg(
+                "backbone",
+                kind.name(),
+                "rule baselines have no neural model; use mf, lightgcn or cascade",
+            ))
+        }
+    })
 }
 
 /// `mf`: no graph, `P^b = E0 · W_b` with `W_b` identity-initialised.
 pub struct Mf {
-    n_behaviors: usize,
-    dim: usize,
+    /// `W_b` per behavior (`backbone.w.{b}`).
+    w: Vec<Tensor>,
+}
+
+impl Mf {
+    fn new(n_behaviors: usize, dim: usize, vb: ParamBuilder<'_>) -> crate::error::Result<Self> {
+        let w = (0..n_behaviors)
+            .map(|b| vb.identity(b, dim))
+            .collect::<crate::error::Result<_>>()?;
+        Ok(Mf { w })
+    }
 }
 
 impl Backbone for Mf {
     fn name(&self) -> &'static str {
         "mf"
     }
-    fn init(&self, params: &mut Params, _rng: &mut StdRng) -> crate::error::Result<()> {
-        for b in 0..self.n_behaviors {
-            params.identity(&format!("backbone.w.{b}"), self.dim)?;
-        }
-        Ok(())
-    }
-    fn forward(
-        &self,
-        params: &Params,
-        _graphs: &BehaviorGraphs,
-        e0: &Tensor,
-    ) -> Result<Vec<Tensor>> {
-        (0..self.n_behaviors)
-            .map(|b| self.forward_rows(params, b, e0))
+    fn forward(&self, _graphs: &BehaviorGraphs, e0: &Tensor) -> Result<Vec<Tensor>> {
+        (0..self.w.len())
+            .map(|b| self.forward_rows(b, e0))
             .collect()
     }
     fn row_local(&self) -> bool {
         true
     }
-    fn forward_rows(&self, params: &Params, b: usize, rows: &Tensor) -> Result<Tensor> {
-        let w = params
-            .get(&format!("backbone.w.{b}"))
-            .ok_or_else(|| candle_core::Error::Msg(format!("missing backbone.w.{b}")))?;
-        rows.matmul(w)
+    fn forward_rows(&self, b: usize, rows: &Tensor) -> Result<Tensor> {
+        rows.matmul(&self.w[b])
     }
 }
 
-/// LightGCN propagation: the mean of `x, A x, …, A^L x`.
-pub fn lightgcn_propagate(
-    adj: &super::spmm::SparseAdj,
-    x: &Tensor,
-    layers: usize,
-) -> Result<Tensor> {
-    adj.propagate_mean(x, layers)
-}
-
-/// `lightgcn`: per-behavior LightGCN from the shared `E0`.
+/// `lightgcn`: per-behavior LightGCN from the shared `E0`, the mean of `x, A x, …, A^L x`.
 pub struct LightGcn {
     layers: usize,
 }
@@ -107,19 +97,11 @@ impl Backbone for LightGcn {
     fn name(&self) -> &'static str {
         "lightgcn"
     }
-    fn init(&self, _params: &mut Params, _rng: &mut StdRng) -> crate::error::Result<()> {
-        Ok(())
-    }
-    fn forward(
-        &self,
-        _params: &Params,
-        graphs: &BehaviorGraphs,
-        e0: &Tensor,
-    ) -> Result<Vec<Tensor>> {
+    fn forward(&self, graphs: &BehaviorGraphs, e0: &Tensor) -> Result<Vec<Tensor>> {
         graphs
             .adj
             .iter()
-            .map(|a| lightgcn_propagate(a, e0, self.layers))
+            .map(|a| a.propagate_mean(e0, self.layers))
             .collect()
     }
 }
@@ -134,22 +116,14 @@ impl Backbone for Cascade {
     fn name(&self) -> &'static str {
         "cascade"
     }
-    fn init(&self, _params: &mut Params, _rng: &mut StdRng) -> crate::error::Result<()> {
-        Ok(())
-    }
-    fn forward(
-        &self,
-        _params: &Params,
-        graphs: &BehaviorGraphs,
-        e0: &Tensor,
-    ) -> Result<Vec<Tensor>> {
+    fn forward(&self, graphs: &BehaviorGraphs, e0: &Tensor) -> Result<Vec<Tensor>> {
         let mut out: Vec<Tensor> = Vec::with_capacity(graphs.adj.len());
         for (b, a) in graphs.adj.iter().enumerate() {
             let p = if b == 0 {
-                lightgcn_propagate(a, e0, self.layers)?
+                a.propagate_mean(e0, self.layers)?
             } else {
                 let prev = &out[b - 1];
-                (prev + l2_normalize(&lightgcn_propagate(a, prev, self.layers)?)?)?
+                (prev + l2_normalize(&a.propagate_mean(prev, self.layers)?)?)?
             };
             out.push(p);
         }

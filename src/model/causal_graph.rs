@@ -23,7 +23,6 @@ pub struct CausalGraph {
 pub struct BackdoorVerdict {
     /// True when the adjustment set satisfies the backdoor criterion.
     pub holds: bool,
-    /// Human-readable explanation.
     pub reason: String,
 }
 
@@ -76,12 +75,10 @@ impl CausalGraph {
             .unwrap_or_else(|| self.graph.add_node(name.to_string()))
     }
 
-    /// The node with this name.
     pub fn node(&self, name: &str) -> Option<NodeIndex> {
         self.graph.node_indices().find(|&n| self.graph[n] == name)
     }
 
-    /// Node names.
     pub fn names(&self) -> Vec<String> {
         self.graph.node_weights().cloned().collect()
     }

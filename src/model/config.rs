@@ -7,90 +7,15 @@ use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
 pub use crate::model::ease::EaseSection;
+pub use crate::model::kind::BackboneKind;
 
 /// The commented default configuration.
 pub const DEFAULT_TOML: &str = include_str!("default_config.toml");
-
-/// The backbone or rule baseline a model uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-pub enum BackboneKind {
-    /// Matrix factorisation with a learned map per behavior.
-    #[serde(rename = "mf")]
-    Mf,
-    /// Per-behavior LightGCN from shared base embeddings.
-    #[serde(rename = "lightgcn")]
-    LightGcn,
-    /// Cascading multi-behavior GCN (CRGCN / MB-CGCN style).
-    #[serde(rename = "cascade")]
-    Cascade,
-    /// Rule: weakest auxiliary behavior first, then stronger ones, then target popularity.
-    #[serde(rename = "rule-view-cart")]
-    RuleViewCart,
-    /// Rule: strongest auxiliary behavior first, then weaker ones, then target popularity.
-    #[serde(rename = "rule-cart-view")]
-    RuleCartView,
-    /// Rule: the tiers of `rule-view-cart`, each ordered by the item's training buy share.
-    #[serde(rename = "rule-conversion")]
-    RuleConversion,
-    /// EASE (Steck 2019): a closed-form item-item model on the log-weighted behavior union.
-    #[serde(rename = "ease")]
-    Ease,
-}
-
-impl BackboneKind {
-    /// The name used in configs and on the command line.
-    pub fn name(self) -> &'static str {
-        match self {
-            BackboneKind::Mf => "mf",
-            BackboneKind::LightGcn => "lightgcn",
-            BackboneKind::Cascade => "cascade",
-            BackboneKind::RuleViewCart => "rule-view-cart",
-            BackboneKind::RuleCartView => "rule-cart-view",
-            BackboneKind::RuleConversion => "rule-conversion",
-            BackboneKind::Ease => "ease",
-        }
-    }
-
-    /// True for the backbone-free rule baselines (no parameters at all).
-    pub fn is_rule(self) -> bool {
-        matches!(
-            self,
-            BackboneKind::RuleViewCart | BackboneKind::RuleCartView | BackboneKind::RuleConversion
-        )
-    }
-
-    /// All kinds, for help texts.
-    pub const ALL: [BackboneKind; 7] = [
-        BackboneKind::Mf,
-        BackboneKind::LightGcn,
-        BackboneKind::Cascade,
-        BackboneKind::RuleViewCart,
-        BackboneKind::RuleCartView,
-        BackboneKind::RuleConversion,
-        BackboneKind::Ease,
-    ];
-}
-
-impl std::str::FromStr for BackboneKind {
-    type Err = String;
-    fn from_str(s: &str) -> std::result::Result<Self, String> {
-        BackboneKind::ALL
-            .into_iter()
-            .find(|k| k.name() == s)
-            .ok_or_else(|| {
-                format!(
-                    "unknown backbone `{s}`; expected one of: {}",
-                    BackboneKind::ALL.map(|k| k.name()).join(", ")
-                )
-            })
-    }
-}
 
 /// `[model]`: the backbone and whether MCLMR is plugged on.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct ModelSection {
-    /// Backbone kind.
     pub backbone: BackboneKind,
     /// True = backbone + MCLMR, false = plain backbone.
     pub mclmr: bool,
@@ -119,9 +44,9 @@ pub struct MclmrSection {
     pub bcl: bool,
     /// Pair-level evidence terms.
     pub evidence: bool,
-    /// User strata.
+    /// k-means clusters of the user habits `h_u`.
     pub k_user: usize,
-    /// Item strata.
+    /// k-means clusters of the item distributions `g_i`.
     pub k_item: usize,
     /// Shared experts.
     pub shared_experts: usize,
@@ -206,7 +131,6 @@ pub struct TrainSection {
     pub eval_every: usize,
     /// Share of hard negatives.
     pub hard_negatives: f64,
-    /// Seed.
     pub seed: u64,
     /// Validation users for early stopping (0 = all).
     pub valid_users: usize,
@@ -234,13 +158,9 @@ pub enum SelectOn {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct Config {
-    /// `[model]`
     pub model: ModelSection,
-    /// `[mclmr]`
     pub mclmr: MclmrSection,
-    /// `[train]`
     pub train: TrainSection,
-    /// `[ease]`
     #[serde(default)]
     pub ease: EaseSection,
 }
@@ -321,50 +241,74 @@ impl Config {
 
     /// Checks value ranges; returns a [`Error::BadArg`] naming the key.
     pub fn validate(&self) -> Result<()> {
-        let bad =
-            |key: &str, v: String, fix: &str| Err(Error::bad_arg(format!("config {key}"), v, fix));
-        let m = &self.model;
-        if !(1..=1024).contains(&m.dim) {
-            return bad(
+        self.model.validate()?;
+        self.mclmr.validate()?;
+        self.train.validate()?;
+        self.ease.validate()
+    }
+}
+
+/// A [`Error::BadArg`] for config key `key` with value `v`.
+pub(super) fn bad_key(key: &str, v: String, fix: &str) -> Result<()> {
+    Err(Error::bad_arg(format!("config {key}"), v, fix))
+}
+
+fn non_negative(key: &str, v: f64) -> Result<()> {
+    if !(v >= 0.0 && v.is_finite()) {
+        return bad_key(key, v.to_string(), "use a non-negative number");
+    }
+    Ok(())
+}
+
+impl ModelSection {
+    fn validate(&self) -> Result<()> {
+        if !(1..=1024).contains(&self.dim) {
+            return bad_key(
                 "model.dim",
-                m.dim.to_string(),
+                self.dim.to_string(),
                 "use an embedding size between 1 and 1024",
             );
         }
-        if !(m.init_std > 0.0 && m.init_std <= 10.0) {
-            return bad(
+        if !(self.init_std > 0.0 && self.init_std <= 10.0) {
+            return bad_key(
                 "model.init_std",
-                m.init_std.to_string(),
+                self.init_std.to_string(),
                 "use a standard deviation in (0, 10], e.g. 0.1",
             );
         }
-        if m.layers > 8 {
-            return bad("model.layers", m.layers.to_string(), "use 0 to 8 layers");
+        if self.layers > 8 {
+            return bad_key("model.layers", self.layers.to_string(), "use 0 to 8 layers");
         }
-        let c = &self.mclmr;
+        Ok(())
+    }
+}
+
+impl MclmrSection {
+    fn validate(&self) -> Result<()> {
+        let c = self;
         if c.k_user == 0 || c.k_item == 0 || c.k_user > 256 || c.k_item > 256 {
-            return bad(
+            return bad_key(
                 "mclmr.k_user/k_item",
                 format!("{}/{}", c.k_user, c.k_item),
                 "use 1 to 256 strata",
             );
         }
         if !(c.tau > 0.0 && c.tau.is_finite()) {
-            return bad(
+            return bad_key(
                 "mclmr.tau",
                 c.tau.to_string(),
                 "use a positive temperature such as 0.2",
             );
         }
         if !(c.gate_temperature > 0.0 && c.gate_temperature.is_finite()) {
-            return bad(
+            return bad_key(
                 "mclmr.gate_temperature",
                 c.gate_temperature.to_string(),
                 "use a positive temperature such as 1.0",
             );
         }
         if !(0.0..=1.0).contains(&c.eta) || c.eta == 0.0 {
-            return bad("mclmr.eta", c.eta.to_string(), "use a weight in (0, 1]");
+            return bad_key("mclmr.eta", c.eta.to_string(), "use a weight in (0, 1]");
         }
         for (k, v) in [
             ("mclmr.lambda_cl", c.lambda_cl),
@@ -374,30 +318,46 @@ impl Config {
             ("mclmr.lambda_orth", c.lambda_orth),
             ("mclmr.conversion_start", c.conversion_start),
             ("mclmr.rho", c.rho),
-            ("train.alpha", self.train.alpha),
-            ("train.lambda_reg", self.train.lambda_reg),
         ] {
-            if !(v >= 0.0 && v.is_finite()) {
-                return bad(k, v.to_string(), "use a non-negative number");
+            non_negative(k, v)?;
+        }
+        for (k, v) in [
+            ("mclmr.evidence_scale", c.evidence_scale),
+            ("mclmr.conversion_scale", c.conversion_scale),
+        ] {
+            if !(v > 0.0 && v.is_finite()) {
+                return bad_key(k, v.to_string(), "use a positive scale such as 1.0");
             }
         }
-        let t = &self.train;
+        if c.cl_batch < 2 {
+            return bad_key("mclmr.cl_batch", c.cl_batch.to_string(), "use at least 2");
+        }
+        Ok(())
+    }
+}
+
+impl TrainSection {
+    fn validate(&self) -> Result<()> {
+        let t = self;
+        for (k, v) in [("train.alpha", t.alpha), ("train.lambda_reg", t.lambda_reg)] {
+            non_negative(k, v)?;
+        }
         if t.batch_size == 0 {
-            return bad(
+            return bad_key(
                 "train.batch_size",
                 "0".into(),
                 "use a positive batch size such as 1024",
             );
         }
         if !(t.lr > 0.0 && t.lr.is_finite()) {
-            return bad(
+            return bad_key(
                 "train.lr",
                 t.lr.to_string(),
                 "use a positive learning rate such as 0.001",
             );
         }
         if !(0.0..=1.0).contains(&t.hard_negatives) {
-            return bad(
+            return bad_key(
                 "train.hard_negatives",
                 t.hard_negatives.to_string(),
                 "use a share between 0 and 1",
@@ -405,43 +365,15 @@ impl Config {
         }
         if let Some(v) = t.lr_small {
             if !(v > 0.0 && v.is_finite()) {
-                return bad(
+                return bad_key(
                     "train.lr_small",
                     v.to_string(),
                     "use a positive learning rate such as 0.01",
                 );
             }
         }
-        for (k, v) in [
-            ("mclmr.evidence_scale", c.evidence_scale),
-            ("mclmr.conversion_scale", c.conversion_scale),
-        ] {
-            if !(v > 0.0 && v.is_finite()) {
-                return bad(k, v.to_string(), "use a positive scale such as 1.0");
-            }
-        }
         if t.eval_every == 0 {
-            return bad("train.eval_every", "0".into(), "use 1 or more");
-        }
-        if c.cl_batch < 2 {
-            return bad("mclmr.cl_batch", c.cl_batch.to_string(), "use at least 2");
-        }
-        let e = &self.ease;
-        if !(e.lambda > 0.0 && e.lambda.is_finite()) {
-            return bad(
-                "ease.lambda",
-                e.lambda.to_string(),
-                "use a positive L2 weight such as 500",
-            );
-        }
-        if e.weights.iter().any(|w| !(*w >= 0.0 && w.is_finite()))
-            || (!e.weights.is_empty() && e.weights.iter().all(|&w| w == 0.0))
-        {
-            return bad(
-                "ease.weights",
-                format!("{:?}", e.weights),
-                "use non-negative behavior weights, not all 0, e.g. [1.0, 2.0, 4.0]",
-            );
+            return bad_key("train.eval_every", "0".into(), "use 1 or more");
         }
         Ok(())
     }

@@ -8,11 +8,10 @@
 //!
 //! `G` is accumulated from the sparse rows of `X` (`Σ_u nnz_u²` products), factored in place by
 //! faer's Cholesky and inverted (also faer): three `n × n` matrices at the peak (`G`'s factor,
-//! `P` and the inverse's workspace), see [`solve_bytes`]. The solve runs in f32: on Taobao
-//! (11,953 items) it gives the same metrics as f64 to 5 decimals in half the CPU time (39 s vs
-//! 72 s) and peak memory (1.7 vs 3.9 GiB). `B` is stored in the checkpoint, so loading it does
-//! not solve again. Scoring a block of users adds, for
-//! each of a user's items `j`, `x_uj` times row `j` of `B`: `nnz_u · n` operations per user.
+//! `P` and the inverse's workspace), see [`solve_bytes`]. The solve runs in f32 (on Taobao the
+//! same metrics as f64 in half the time and memory: docs/RESULTS.md). `B` is stored in the
+//! checkpoint, so loading it does not solve again. Scoring a block of users adds, for each of a
+//! user's items `j`, `x_uj` times row `j` of `B`: `nnz_u · n` operations per user.
 
 use faer::dyn_stack::{MemBuffer, MemStack};
 use faer::linalg::cholesky::llt;
@@ -20,6 +19,7 @@ use faer::prelude::{Reborrow, ReborrowMut};
 use faer::{MatMut, Par};
 use rayon::prelude::*;
 
+use super::config::bad_key;
 use crate::data::{Csr, Dataset};
 use crate::error::{Error, Result};
 use serde::{Deserialize, Serialize};
@@ -48,6 +48,27 @@ impl Default for EaseSection {
 }
 
 impl EaseSection {
+    pub(super) fn validate(&self) -> Result<()> {
+        if !(self.lambda > 0.0 && self.lambda.is_finite()) {
+            return bad_key(
+                "ease.lambda",
+                self.lambda.to_string(),
+                "use a positive L2 weight such as 500",
+            );
+        }
+        let w = &self.weights;
+        if w.iter().any(|w| !(*w >= 0.0 && w.is_finite()))
+            || (!w.is_empty() && w.iter().all(|&w| w == 0.0))
+        {
+            return bad_key(
+                "ease.weights",
+                format!("{w:?}"),
+                "use non-negative behavior weights, not all 0, e.g. [1.0, 2.0, 4.0]",
+            );
+        }
+        Ok(())
+    }
+
     /// The behavior weights for `n_behaviors` behaviors (weakest → target).
     pub fn weights_for(&self, n_behaviors: usize) -> Result<Vec<f64>> {
         if self.weights.is_empty() {
@@ -91,7 +112,6 @@ pub struct EaseRanker {
     pub x: Csr,
     /// `B` row-major: `b[j * n + i]` is what history item `j` adds to item `i`; `b[i * n + i] = 0`.
     pub b: Vec<f32>,
-    /// Items.
     pub n_items: usize,
 }
 

@@ -8,8 +8,12 @@
 //! plus the sparse evidence terms `Σ_b g_{u,b} w_b ln(1 + count_b(u,i))` of the user's own
 //! auxiliary interactions, so no users × items matrix beyond one block ever exists.
 
-use candle_core::{Device, Tensor};
+use candle_core::{DType, Device, Tensor};
 
+use super::moe::MoeAggregator;
+use super::net::{idx, Net};
+use super::scorer::CausalScorer;
+use super::strata::Side;
 use crate::data::Csr;
 use crate::error::{Error, Result};
 
@@ -60,28 +64,23 @@ pub struct CausalParts {
     pub ci_bar: Vec<f32>,
     /// `β̄`.
     pub beta_bar: f32,
-    /// User strata priors.
     pub prior_user: Vec<f64>,
-    /// Item strata priors.
     pub prior_item: Vec<f64>,
 }
 
 /// Everything needed to rank and explain without the autograd graph.
 #[derive(Debug, Clone, Default)]
 pub struct Inference {
-    /// Users.
     pub n_users: usize,
-    /// Items.
     pub n_items: usize,
     /// Embedding size.
     pub dim: usize,
-    /// Auxiliary behaviors.
     pub n_aux: usize,
     /// Experts (0 for plain).
     pub n_experts: usize,
     /// True for the plain backbone.
     pub plain: bool,
-    /// Behavior names.
+    /// Behavior names, weakest → target.
     pub behavior_names: Vec<String>,
     /// Expert names (auxiliary behaviors, then `shared1`, …).
     pub expert_names: Vec<String>,
@@ -111,9 +110,9 @@ pub struct Inference {
     pub conversion_w: Vec<f32>,
     /// Causal scorer effects (None when plain or `causal = false`).
     pub causal: Option<CausalParts>,
-    /// User strata.
+    /// Stratum of every user.
     pub user_stratum: Vec<u32>,
-    /// Item strata.
+    /// Stratum of every item.
     pub item_stratum: Vec<u32>,
     /// Auxiliary interactions (user → items with counts) for the evidence terms.
     pub aux_csr: Vec<Csr>,
@@ -266,7 +265,120 @@ impl Inference {
     }
 }
 
-/// Dot product.
+fn host(x: &Tensor) -> Result<Vec<f32>> {
+    Ok(x.to_device(&Device::Cpu)?
+        .to_dtype(DType::F32)?
+        .flatten_all()?
+        .to_vec1::<f32>()?)
+}
+
+impl Net {
+    /// Computes every representation, gate and confounder term for ranking and explanation.
+    pub fn infer(&self) -> Result<Inference> {
+        let e0 = self.emb.detach();
+        let reps = self.backbone.forward(&self.graphs, &e0)?;
+        let reps: Vec<Tensor> = reps.into_iter().map(|r| r.detach()).collect();
+        let t = self.target();
+        let (nu, ni) = (self.n_users, self.n_items);
+        let mut inf = Inference {
+            n_users: nu,
+            n_items: ni,
+            dim: self.config.model.dim,
+            plain: self.moe.is_none(),
+            behavior_names: self.behavior_names.clone(),
+            reps: reps.iter().map(host).collect::<Result<Vec<_>>>()?,
+            pt_user: host(&reps[t].narrow(0, 0, nu)?)?,
+            pt_item: host(&reps[t].narrow(0, nu, ni)?)?,
+            user_stratum: self.user_strata.assign.clone(),
+            item_stratum: self.item_strata.assign.clone(),
+            aux_csr: self.aux_csr.clone(),
+            ..Inference::default()
+        };
+        match &self.moe {
+            None => {
+                inf.z_user = inf.pt_user.clone();
+                inf.z_item = inf.pt_item.clone();
+            }
+            Some(moe) => {
+                self.infer_fused(moe, &reps, &mut inf)?;
+                if let Some(c) = &self.causal {
+                    inf.causal = Some(self.infer_causal(c)?);
+                }
+            }
+        }
+        inf.finish()?;
+        Ok(inf)
+    }
+
+    /// The MoE part of an inference: experts, gates and fused representations of every node,
+    /// and the evidence and conversion-evidence weights.
+    fn infer_fused(&self, moe: &MoeAggregator, reps: &[Tensor], inf: &mut Inference) -> Result<()> {
+        let t = self.target();
+        let n_aux = moe.n_aux;
+        inf.n_aux = n_aux;
+        inf.n_experts = moe.n_experts();
+        inf.expert_names = (0..moe.n_experts())
+            .map(|m| {
+                if m < n_aux {
+                    self.behavior_names[m].clone()
+                } else {
+                    format!("shared{}", m - n_aux + 1)
+                }
+            })
+            .collect();
+        let fuse_side = |side: Side, (start, len): (usize, usize), feat: &Tensor| -> Result<_> {
+            let pt = reps[t].narrow(0, start, len)?;
+            let aux = (0..n_aux)
+                .map(|b| reps[b].narrow(0, start, len))
+                .collect::<candle_core::Result<Vec<_>>>()?;
+            let f = moe.fuse(side, &pt, &aux, feat)?;
+            Ok((host(&f.z)?, host(&f.gate)?, host(&f.experts)?))
+        };
+        let (nu, ni) = (self.n_users, self.n_items);
+        (inf.z_user, inf.gate_user, inf.expert_user) =
+            fuse_side(Side::User, (0, nu), &self.gate_feat_user)?;
+        (inf.z_item, inf.gate_item, inf.expert_item) =
+            fuse_side(Side::Item, (nu, ni), &self.gate_feat_item)?;
+        inf.evidence_w = if self.config.mclmr.evidence && n_aux > 0 {
+            host(&moe.evidence_weights()?)?
+        } else {
+            vec![0.0; n_aux]
+        };
+        if let Some(conv) = &self.conversion {
+            inf.conversion = conv.host.clone();
+            inf.conversion_w = host(&conv.effective()?)?;
+        }
+        Ok(())
+    }
+
+    /// Every node's confounder effects and their population averages.
+    fn infer_causal(&self, c: &CausalScorer) -> Result<CausalParts> {
+        let (nu, ni) = (self.n_users, self.n_items);
+        let (cub, cib, bb) = c.averaged()?;
+        let all_u = idx(&(0..nu as u32).collect::<Vec<_>>(), &self.device)?;
+        let all_i = idx(&(0..ni as u32).collect::<Vec<_>>(), &self.device)?;
+        let (cu, ci, b) = c.node_effects(
+            &self.user_stratum,
+            &self.user_feat.index_select(&all_u, 0)?,
+            (
+                &self.item_stratum,
+                &self.item_feat.index_select(&all_i, 0)?,
+                &all_i,
+            ),
+        )?;
+        Ok(CausalParts {
+            cu: host(&cu)?,
+            ci: host(&ci)?,
+            beta: host(&b)?,
+            cu_bar: host(&cub)?,
+            ci_bar: host(&cib)?,
+            beta_bar: host(&bb)?.first().copied().unwrap_or(0.0),
+            prior_user: self.user_strata.prior.clone(),
+            prior_item: self.item_strata.prior.clone(),
+        })
+    }
+}
+
 pub fn dot(a: &[f32], b: &[f32]) -> f32 {
     a.iter().zip(b).map(|(x, y)| x * y).sum()
 }

@@ -3,32 +3,69 @@
 //! One expert per auxiliary behavior (reads `P^b`) plus `S` shared experts (read the mean of the
 //! auxiliary representations; the target's when there is no auxiliary behavior). Each expert is
 //! a `d → d → d` MLP shared by users and items. Users and items have their own gate over
-//! `[P^T ‖ confounder features]`; the fused representation is `Z = P^T + Σ_m g_m E_m(·)`.
-//! With `moe = false` the gate is the uniform `1/M` ("w/o MoE"). The same user gate, restricted
-//! to the per-behavior experts and renormalised ([`MoeAggregator::evidence_gate`]), weighs the
-//! pair-level evidence terms `w_b · x_b(u,i)` (learned `w_b ≥ 0`).
+//! `[P^T ‖ confounder features ‖ routing features]`; the fused representation is
+//! `Z = P^T + Σ_m g_m E_m(·)`. With `moe = false` the gate is the uniform `1/M` ("w/o MoE"). The
+//! same user gate, restricted to the per-behavior experts and renormalised
+//! ([`MoeAggregator::evidence_gate`]), weighs the pair-level evidence terms `w_b · x_b(u,i)`
+//! (learned `w_b ≥ 0`).
 
 use candle_core::{DType, Result, Tensor, D};
-use rand::rngs::StdRng;
 
+use super::config::Config;
 use super::losses::softplus;
-use super::params::Params;
+use super::params::ParamBuilder;
 use super::strata::Side;
 
 /// Initial value of every evidence weight `w_b` (the previous model's start, `10 · softplus(0.5413)`).
 pub const EVIDENCE_START: f64 = 10.0;
 
-/// The MoE block's shape and switches.
+/// A `d → d → d` MLP with a ReLU (`w1`, `b1`, `w2`, `b2`).
+#[derive(Debug, Clone)]
+pub struct Expert {
+    w1: Tensor,
+    b1: Tensor,
+    w2: Tensor,
+    b2: Tensor,
+}
+
+impl Expert {
+    fn new(d: usize, vb: ParamBuilder<'_>) -> crate::error::Result<Self> {
+        Ok(Expert {
+            w1: vb.xavier("w1", d, d)?,
+            b1: vb.constant("b1", &[d], 0.0)?,
+            w2: vb.xavier("w2", d, d)?,
+            b2: vb.constant("b2", &[d], 0.0)?,
+        })
+    }
+
+    /// The expert applied to rows `x` (`[n, d]`).
+    pub fn forward(&self, x: &Tensor) -> Result<Tensor> {
+        let h = x.matmul(&self.w1)?.broadcast_add(&self.b1)?.relu()?;
+        h.matmul(&self.w2)?.broadcast_add(&self.b2)
+    }
+}
+
+/// One side's gate logits, `x W + b` (`w`, `b`).
+#[derive(Debug, Clone)]
+pub struct GateLayer {
+    w: Tensor,
+    b: Tensor,
+}
+
+impl GateLayer {
+    fn new(inputs: usize, experts: usize, vb: ParamBuilder<'_>) -> crate::error::Result<Self> {
+        Ok(GateLayer {
+            w: vb.normal("w", &[inputs, experts], 0.01)?,
+            b: vb.constant("b", &[experts], 0.0)?,
+        })
+    }
+}
+
+/// The MoE block: experts, gates and evidence weights (under `moe.`), with its switches.
 #[derive(Debug, Clone)]
 pub struct MoeAggregator {
     /// Auxiliary behaviors (`B − 1`).
     pub n_aux: usize,
-    /// Shared experts `S`.
-    pub shared: usize,
-    /// Embedding size.
-    pub dim: usize,
-    /// Width of the confounder features (`B + 1`).
-    pub feat_width: usize,
     /// Learned gates (false = uniform).
     pub learned: bool,
     /// Top-k routing (0 = dense).
@@ -37,6 +74,14 @@ pub struct MoeAggregator {
     pub temperature: f64,
     /// `s` in `w_b = s · softplus(ω_b)` (`mclmr.evidence_scale`).
     pub evidence_scale: f64,
+    /// `moe.expert.{m}`: the per-behavior experts, then the shared ones.
+    experts: Vec<Expert>,
+    /// `moe.gate.user`.
+    gate_user: GateLayer,
+    /// `moe.gate.item`.
+    gate_item: GateLayer,
+    /// `moe.evidence`: `ω_b`, `[max(n_aux, 1)]`.
+    evidence: Tensor,
 }
 
 /// The fused output of one side for a set of rows.
@@ -51,66 +96,62 @@ pub struct Fused {
 }
 
 impl MoeAggregator {
+    /// The block of `config` for `n_aux` auxiliary behaviors and gate features of width
+    /// `feat_width` (besides `P^T`), its weights created under `vb` (`moe.`).
+    pub fn new(
+        config: &Config,
+        n_aux: usize,
+        feat_width: usize,
+        vb: ParamBuilder<'_>,
+    ) -> crate::error::Result<Self> {
+        let d = config.model.dim;
+        let m = &config.mclmr;
+        let n_experts = (n_aux + m.shared_experts).max(1);
+        let experts = (0..n_experts)
+            .map(|e| Expert::new(d, vb.pp("expert").pp(e)))
+            .collect::<crate::error::Result<_>>()?;
+        let gate = vb.pp("gate");
+        let gate_user = GateLayer::new(d + feat_width, n_experts, gate.pp("user"))?;
+        let gate_item = GateLayer::new(d + feat_width, n_experts, gate.pp("item"))?;
+        // w = s · softplus(ω) starts at EVIDENCE_START: ω = ln(exp(w / s) − 1).
+        let omega = ((EVIDENCE_START / m.evidence_scale).exp() - 1.0).ln();
+        let evidence = vb.constant("evidence", &[n_aux.max(1)], omega as f32)?;
+        Ok(MoeAggregator {
+            n_aux,
+            learned: m.moe,
+            top_k: m.top_k,
+            temperature: m.gate_temperature,
+            evidence_scale: m.evidence_scale,
+            experts,
+            gate_user,
+            gate_item,
+            evidence,
+        })
+    }
+
     /// Number of experts `M = B − 1 + S` (at least 1).
     pub fn n_experts(&self) -> usize {
-        (self.n_aux + self.shared).max(1)
-    }
-
-    /// Creates the experts, gates and evidence weights under `moe.`.
-    pub fn init(&self, params: &mut Params, rng: &mut StdRng) -> crate::error::Result<()> {
-        let d = self.dim;
-        for m in 0..self.n_experts() {
-            params.xavier(&format!("moe.expert.{m}.w1"), d, d, rng)?;
-            params.constant(&format!("moe.expert.{m}.b1"), &[d], 0.0)?;
-            params.xavier(&format!("moe.expert.{m}.w2"), d, d, rng)?;
-            params.constant(&format!("moe.expert.{m}.b2"), &[d], 0.0)?;
-        }
-        for side in ["user", "item"] {
-            params.normal(
-                &format!("moe.gate.{side}.w"),
-                &[d + self.feat_width, self.n_experts()],
-                0.01,
-                rng,
-            )?;
-            params.constant(&format!("moe.gate.{side}.b"), &[self.n_experts()], 0.0)?;
-        }
-        // w = s · softplus(ω) starts at EVIDENCE_START: ω = ln(exp(w / s) − 1).
-        let omega = ((EVIDENCE_START / self.evidence_scale).exp() - 1.0).ln();
-        params.constant("moe.evidence", &[self.n_aux.max(1)], omega as f32)?;
-        Ok(())
-    }
-
-    fn p<'a>(params: &'a Params, name: &str) -> Result<&'a Tensor> {
-        params
-            .get(name)
-            .ok_or_else(|| candle_core::Error::Msg(format!("missing parameter {name}")))
+        self.experts.len()
     }
 
     /// Expert `m` applied to rows `x` (`[n, d]`).
-    pub fn expert(&self, params: &Params, m: usize, x: &Tensor) -> Result<Tensor> {
-        let h = x
-            .matmul(Self::p(params, &format!("moe.expert.{m}.w1"))?)?
-            .broadcast_add(Self::p(params, &format!("moe.expert.{m}.b1"))?)?
-            .relu()?;
-        h.matmul(Self::p(params, &format!("moe.expert.{m}.w2"))?)?
-            .broadcast_add(Self::p(params, &format!("moe.expert.{m}.b2"))?)
+    pub fn expert(&self, m: usize, x: &Tensor) -> Result<Tensor> {
+        self.experts[m].forward(x)
     }
 
     /// Gate weights `[n, M]` for rows with target representation `pt` and features `feat`.
-    pub fn gate(&self, params: &Params, side: Side, pt: &Tensor, feat: &Tensor) -> Result<Tensor> {
+    pub fn gate(&self, side: Side, pt: &Tensor, feat: &Tensor) -> Result<Tensor> {
         let n = pt.dim(0)?;
         let m = self.n_experts();
         if !self.learned {
             return Tensor::full(1.0 / m as f32, (n, m), pt.device());
         }
-        let s = match side {
-            Side::User => "user",
-            Side::Item => "item",
+        let layer = match side {
+            Side::User => &self.gate_user,
+            Side::Item => &self.gate_item,
         };
         let x = Tensor::cat(&[pt, feat], 1)?;
-        let logits = x
-            .matmul(Self::p(params, &format!("moe.gate.{s}.w"))?)?
-            .broadcast_add(Self::p(params, &format!("moe.gate.{s}.b"))?)?;
+        let logits = x.matmul(&layer.w)?.broadcast_add(&layer.b)?;
         let g = candle_nn::ops::softmax(&(logits / self.temperature)?, D::Minus1)?;
         if self.top_k == 0 || self.top_k >= m {
             return Ok(g);
@@ -152,20 +193,13 @@ impl MoeAggregator {
     }
 
     /// `Z = P^T + Σ_m g_m E_m(x_m)` for one side's rows.
-    pub fn fuse(
-        &self,
-        params: &Params,
-        side: Side,
-        pt: &Tensor,
-        aux: &[Tensor],
-        feat: &Tensor,
-    ) -> Result<Fused> {
-        let gate = self.gate(params, side, pt, feat)?;
+    pub fn fuse(&self, side: Side, pt: &Tensor, aux: &[Tensor], feat: &Tensor) -> Result<Fused> {
+        let gate = self.gate(side, pt, feat)?;
         let outs = self
             .expert_inputs(pt, aux)?
             .iter()
-            .enumerate()
-            .map(|(m, x)| self.expert(params, m, x))
+            .zip(&self.experts)
+            .map(|(x, e)| e.forward(x))
             .collect::<Result<Vec<_>>>()?;
         let experts = Tensor::stack(&outs, 1)?; // [n, M, d]
         let mixed = experts.broadcast_mul(&gate.unsqueeze(2)?)?.sum(1)?;
@@ -177,16 +211,15 @@ impl MoeAggregator {
     }
 
     /// Effective evidence weights `w_b = s · softplus(ω_b) ≥ 0`, `[n_aux]`.
-    pub fn evidence_weights(&self, params: &Params) -> Result<Tensor> {
-        softplus(Self::p(params, "moe.evidence")?)? * self.evidence_scale
+    pub fn evidence_weights(&self) -> Result<Tensor> {
+        softplus(&self.evidence)? * self.evidence_scale
     }
 
     /// Evidence term `Σ_b g_{u,b} w_b x_b(u,i)` for rows of user gates `[n, M]` and evidence
-    /// features `x` (`[n, n_aux]`).
-    /// With `fixed_weights` the weights get no gradient (the tier loss trains the gate only).
+    /// features `x` (`[n, n_aux]`). With `fixed_weights` the weights get no gradient (the tier
+    /// loss trains the gate only).
     pub fn evidence_term(
         &self,
-        params: &Params,
         gate_u: &Tensor,
         x: &Tensor,
         fixed_weights: bool,
@@ -194,7 +227,7 @@ impl MoeAggregator {
         if self.n_aux == 0 {
             return Tensor::zeros(gate_u.dim(0)?, DType::F32, gate_u.device());
         }
-        let mut w = self.evidence_weights(params)?;
+        let mut w = self.evidence_weights()?;
         if fixed_weights {
             w = w.detach();
         }
@@ -205,7 +238,7 @@ impl MoeAggregator {
     /// The user's routing among the per-behavior experts only, `g_{u,b} / Σ_{b'} g_{u,b'}`
     /// (`[n, n_aux]`), uniform `1 / n_aux` for a row whose per-behavior gates are all zero (top-k
     /// routing that kept only shared experts), as [`crate::model::Inference::evidence_gate`]
-    /// computes it. Why renormalised: docs/MODEL.md ("evidence gate").
+    /// computes it (docs/MODEL.md §4).
     pub fn evidence_gate(gate_u: &Tensor, n_aux: usize) -> Result<Tensor> {
         let g = gate_u.narrow(1, 0, n_aux)?;
         let sum = g.sum_keepdim(1)?;

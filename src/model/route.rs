@@ -14,9 +14,7 @@ use crate::data::{Csr, Dataset};
 pub struct RouteFeatures {
     /// Columns: `2 · n_aux` (shares, then mean log-repeats).
     pub width: usize,
-    /// Users' rows.
     pub user: Vec<f32>,
-    /// Items' rows.
     pub item: Vec<f32>,
 }
 

@@ -26,7 +26,6 @@ pub struct RuleRanker {
     /// the target training pairs; for `rule-conversion` `1 − r_i / n` with `r_i` the item's
     /// position in the order of buy share (descending, ties by index).
     pub pop: Vec<f32>,
-    /// Items.
     pub n_items: usize,
 }
 

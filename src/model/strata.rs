@@ -9,6 +9,7 @@ use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
+use super::config::Config;
 use crate::data::Dataset;
 
 /// Which side of the bipartite graph a confounder describes.
@@ -25,7 +26,6 @@ pub enum Side {
 pub struct Features {
     /// Feature width `B + 1`.
     pub width: usize,
-    /// Row-major values.
     pub values: Vec<f32>,
     /// Training interactions per node (all behaviors).
     pub totals: Vec<u32>,
@@ -69,12 +69,10 @@ impl Features {
         }
     }
 
-    /// Number of nodes.
     pub fn len(&self) -> usize {
         self.totals.len()
     }
 
-    /// True when there is no node.
     pub fn is_empty(&self) -> bool {
         self.totals.is_empty()
     }
@@ -88,7 +86,6 @@ impl Features {
 /// A stratification of one side's nodes.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct Strata {
-    /// Side described.
     pub side: Side,
     /// Stratum of every node.
     pub assign: Vec<u32>,
@@ -104,94 +101,130 @@ pub struct Strata {
     pub empty_stratum: Option<u32>,
 }
 
+/// The user and item strata of `data` as training fits them (`mclmr.k_user`, `k_item`, seeded
+/// by `train.seed`).
+pub fn fit_strata(data: &Dataset, config: &Config) -> (Strata, Strata) {
+    let seed = config.train.seed;
+    let fit = |side, k, seed| Strata::fit(&Features::compute(data, side), side, k, seed);
+    (
+        fit(Side::User, config.mclmr.k_user, seed),
+        fit(Side::Item, config.mclmr.k_item, seed.wrapping_add(1)),
+    )
+}
+
+fn dist2(a: &[f32], b: &[f32]) -> f32 {
+    a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum()
+}
+
+/// k-means++ initialisation: `k` centroids among the rows of `active`.
+fn kmeans_pp(features: &Features, active: &[usize], k: usize, rng: &mut StdRng) -> Vec<Vec<f32>> {
+    let mut centroids: Vec<Vec<f32>> = Vec::with_capacity(k);
+    if k == 0 {
+        return centroids;
+    }
+    let first = active[rng.random_range(0..active.len())];
+    centroids.push(features.row(first).to_vec());
+    let mut best: Vec<f32> = active
+        .iter()
+        .map(|&n| dist2(features.row(n), &centroids[0]))
+        .collect();
+    while centroids.len() < k {
+        let total: f64 = best.iter().map(|&d| d as f64).sum();
+        let pick = if total <= 0.0 {
+            rng.random_range(0..active.len())
+        } else {
+            let mut r = rng.random::<f64>() * total;
+            let mut chosen = active.len() - 1;
+            for (j, &d) in best.iter().enumerate() {
+                r -= d as f64;
+                if r <= 0.0 {
+                    chosen = j;
+                    break;
+                }
+            }
+            chosen
+        };
+        let c = features.row(active[pick]).to_vec();
+        for (j, &n) in active.iter().enumerate() {
+            best[j] = best[j].min(dist2(features.row(n), &c));
+        }
+        centroids.push(c);
+    }
+    centroids
+}
+
+/// Lloyd iterations from `centroids` (at most 100): the cluster of every row of `active`.
+fn lloyd(features: &Features, active: &[usize], centroids: &mut [Vec<f32>]) -> Vec<u32> {
+    let w = features.width;
+    let mut assign = vec![0u32; active.len()];
+    for _ in 0..100 {
+        let mut changed = false;
+        for (j, &n) in active.iter().enumerate() {
+            let row = features.row(n);
+            let mut bi = 0u32;
+            let mut bd = f32::INFINITY;
+            for (c, cen) in centroids.iter().enumerate() {
+                let d = dist2(row, cen);
+                if d < bd {
+                    bd = d;
+                    bi = c as u32;
+                }
+            }
+            if assign[j] != bi {
+                assign[j] = bi;
+                changed = true;
+            }
+        }
+        let mut sums = vec![vec![0f64; w]; centroids.len()];
+        let mut cnt = vec![0usize; centroids.len()];
+        for (j, &n) in active.iter().enumerate() {
+            let c = assign[j] as usize;
+            cnt[c] += 1;
+            for (s, &v) in sums[c].iter_mut().zip(features.row(n)) {
+                *s += v as f64;
+            }
+        }
+        for c in 0..centroids.len() {
+            if cnt[c] > 0 {
+                centroids[c] = sums[c].iter().map(|s| (s / cnt[c] as f64) as f32).collect();
+            }
+        }
+        if !changed {
+            break;
+        }
+    }
+    assign
+}
+
 impl Strata {
     /// Seeded k-means with k-means++ initialisation (at most `k` clusters over nodes with
     /// interactions; fewer when there are fewer distinct nodes).
     pub fn fit(features: &Features, side: Side, k: usize, seed: u64) -> Self {
-        let w = features.width;
         let active: Vec<usize> = (0..features.len())
             .filter(|&n| features.totals[n] > 0)
             .collect();
         let k_eff = k.min(active.len()).max(usize::from(!active.is_empty()));
         let mut rng = StdRng::seed_from_u64(seed ^ 0x5eed_57a7);
-        let dist2 =
-            |a: &[f32], b: &[f32]| -> f32 { a.iter().zip(b).map(|(x, y)| (x - y) * (x - y)).sum() };
-        // k-means++ initialisation.
-        let mut centroids: Vec<Vec<f32>> = Vec::with_capacity(k_eff);
-        if k_eff > 0 {
-            let first = active[rng.random_range(0..active.len())];
-            centroids.push(features.row(first).to_vec());
-            let mut best: Vec<f32> = active
-                .iter()
-                .map(|&n| dist2(features.row(n), &centroids[0]))
-                .collect();
-            while centroids.len() < k_eff {
-                let total: f64 = best.iter().map(|&d| d as f64).sum();
-                let pick = if total <= 0.0 {
-                    rng.random_range(0..active.len())
-                } else {
-                    let mut r = rng.random::<f64>() * total;
-                    let mut chosen = active.len() - 1;
-                    for (j, &d) in best.iter().enumerate() {
-                        r -= d as f64;
-                        if r <= 0.0 {
-                            chosen = j;
-                            break;
-                        }
-                    }
-                    chosen
-                };
-                let c = features.row(active[pick]).to_vec();
-                for (j, &n) in active.iter().enumerate() {
-                    best[j] = best[j].min(dist2(features.row(n), &c));
-                }
-                centroids.push(c);
-            }
-        }
-        // Lloyd iterations.
-        let mut assign_active = vec![0u32; active.len()];
-        for _ in 0..100 {
-            let mut changed = false;
-            for (j, &n) in active.iter().enumerate() {
-                let row = features.row(n);
-                let mut bi = 0u32;
-                let mut bd = f32::INFINITY;
-                for (c, cen) in centroids.iter().enumerate() {
-                    let d = dist2(row, cen);
-                    if d < bd {
-                        bd = d;
-                        bi = c as u32;
-                    }
-                }
-                if assign_active[j] != bi {
-                    assign_active[j] = bi;
-                    changed = true;
-                }
-            }
-            let mut sums = vec![vec![0f64; w]; centroids.len()];
-            let mut cnt = vec![0usize; centroids.len()];
-            for (j, &n) in active.iter().enumerate() {
-                let c = assign_active[j] as usize;
-                cnt[c] += 1;
-                for (s, &v) in sums[c].iter_mut().zip(features.row(n)) {
-                    *s += v as f64;
-                }
-            }
-            for c in 0..centroids.len() {
-                if cnt[c] > 0 {
-                    centroids[c] = sums[c].iter().map(|s| (s / cnt[c] as f64) as f32).collect();
-                }
-            }
-            if !changed {
-                break;
-            }
-        }
-        // Drop clusters that ended empty, relabel densely.
-        let mut used = vec![0usize; centroids.len()];
-        for &a in &assign_active {
+        let mut centroids = kmeans_pp(features, &active, k_eff, &mut rng);
+        let assign_active = lloyd(features, &active, &mut centroids);
+        Self::from_clusters(features, side, &active, &assign_active, centroids.len())
+    }
+
+    /// The strata of `n_clusters` clusters of the `active` nodes: clusters that ended empty
+    /// dropped and relabelled densely, the nodes without interactions in one extra stratum.
+    fn from_clusters(
+        features: &Features,
+        side: Side,
+        active: &[usize],
+        assign_active: &[u32],
+        n_clusters: usize,
+    ) -> Self {
+        let w = features.width;
+        let mut used = vec![0usize; n_clusters];
+        for &a in assign_active {
             used[a as usize] += 1;
         }
-        let mut relabel = vec![u32::MAX; centroids.len()];
+        let mut relabel = vec![u32::MAX; n_clusters];
         let mut next = 0u32;
         for (c, &u) in used.iter().enumerate() {
             if u > 0 {

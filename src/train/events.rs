@@ -2,7 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use crate::model::net::LossParts;
+use crate::model::batch::LossParts;
 
 /// One epoch's summary.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

@@ -11,7 +11,7 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 
 use crate::data::{Csr, Dataset};
-use crate::model::net::{Batch, Triples, NO_ITEM};
+use crate::model::batch::{Batch, Triples, NO_ITEM};
 
 /// Draws batches for one dataset.
 pub struct Sampler {

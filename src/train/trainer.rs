@@ -11,13 +11,13 @@ use std::time::Instant;
 use candle_core::{Device, Tensor};
 
 use super::events::{EpochReport, TrainEvent};
+use super::optim::Adam;
 use super::sampler::{epoch_rng, Sampler};
 use crate::data::{Dataset, Interactions};
 use crate::error::{Error, Result};
 use crate::eval::{evaluate, EvalTask, Split};
+use crate::model::batch::LossParts;
 use crate::model::config::SelectOn;
-use crate::model::net::LossParts;
-use crate::model::params::Adam;
 use crate::model::{Config, Mode, Net, Ranker};
 
 /// How a run ended.

@@ -1,0 +1,156 @@
+//! Items' conversion values: the standardised log-odds of being bought among an item's
+//! training interactions. They feed the causal scorer's optional conversion term
+//! (`mclmr.lambda_conv`) and the pair-level conversion evidence (`mclmr.conversion_evidence`,
+//! [`ConversionEvidence`]).
+
+use candle_core::{DType, Result, Tensor};
+
+use super::net::idx;
+use super::params::ParamBuilder;
+use super::strata::Features;
+
+/// Each item's smoothed log-odds of being bought among its training interactions,
+/// `ln((b + 0.5) / (t − b + 4.5))` for `b` target and `t` total interactions, standardised to
+/// mean 0 and standard deviation 1 over the items (all zero when every item is alike). It is a
+/// monotone transform of the target share in `g_i`, on the scale where a unit weight is one
+/// logit per standard deviation.
+pub fn conversion_feature(feat: &Features) -> Vec<f32> {
+    conversion_feature_loo(feat).0
+}
+
+/// [`conversion_feature`] and, per item, the same value with one of its target interactions
+/// left out (standardised with the full feature's mean and deviation). Training scores an
+/// item's own training purchase with the left-out value: the ranking scores pairs that are not
+/// training purchases, whose item's rate never contains them.
+pub fn conversion_feature_loo(feat: &Features) -> (Vec<f32>, Vec<f32>) {
+    let target = feat.width.saturating_sub(2);
+    let odds = |b: f64, t: f64| ((b + 0.5) / (t - b + 4.5)).ln();
+    let counts: Vec<(f64, f64)> = (0..feat.len())
+        .map(|i| {
+            let t = feat.totals[i] as f64;
+            ((feat.values[i * feat.width + target] as f64 * t).round(), t)
+        })
+        .collect();
+    let raw: Vec<f64> = counts.iter().map(|&(b, t)| odds(b, t)).collect();
+    let n = raw.len().max(1) as f64;
+    let mean = raw.iter().sum::<f64>() / n;
+    let sd = (raw.iter().map(|v| (v - mean) * (v - mean)).sum::<f64>() / n).sqrt();
+    let z = |v: f64| {
+        if sd > 1e-12 {
+            ((v - mean) / sd) as f32
+        } else {
+            0.0
+        }
+    };
+    let full = raw.iter().map(|&v| z(v)).collect();
+    let loo = counts
+        .iter()
+        .map(|&(b, t)| {
+            if b >= 1.0 {
+                z(odds(b - 1.0, t - 1.0))
+            } else {
+                z(odds(b, t))
+            }
+        })
+        .collect();
+    (full, loo)
+}
+
+/// The conversion evidence `Σ_b v_b 1[x_b(u,i) > 0] conv_i` of a pair: the item's conversion
+/// value on the items the user interacted with, one weight `v_b = s_c · ν_b` per auxiliary
+/// behavior (`ν` is `causal.conv_evidence`, `s_c` is `mclmr.conversion_scale`). A function of the
+/// item confounder, so only the `raw` ranking has it.
+#[derive(Debug, Clone)]
+pub struct ConversionEvidence {
+    /// `ν_b`, `[n_aux]`.
+    pub weights: Tensor,
+    /// `s_c`.
+    scale: f64,
+    /// `conv_i` of every item, `[n_items]`.
+    full: Tensor,
+    /// `conv_i` with one of the item's target interactions left out, for training purchases.
+    loo: Tensor,
+    /// `conv_i` on the host, for inference.
+    pub host: Vec<f32>,
+}
+
+impl ConversionEvidence {
+    /// The values of `item_features` for `n_aux` auxiliary behaviors, the weights created under
+    /// `vb` (`causal.`) so that `v_b` starts at `start`.
+    pub fn new(
+        item_features: &Features,
+        n_aux: usize,
+        (start, scale): (f64, f64),
+        vb: ParamBuilder<'_>,
+    ) -> crate::error::Result<Self> {
+        let (full, loo) = conversion_feature_loo(item_features);
+        let (n, device) = (full.len(), vb.device());
+        Ok(ConversionEvidence {
+            full: Tensor::from_vec(full.clone(), n, &device)?,
+            loo: Tensor::from_vec(loo, n, &device)?,
+            host: full,
+            weights: vb.constant("conv_evidence", &[n_aux], (start / scale) as f32)?,
+            scale,
+        })
+    }
+
+    /// `v_b = s_c · ν_b`, `[n_aux]`.
+    pub fn effective(&self) -> Result<Tensor> {
+        &self.weights * self.scale
+    }
+
+    /// The term of pairs with evidence features `x` (`[n, n_aux]`) and item ids `items`, the
+    /// first `positives` of which are training purchases (scored with the left-out value).
+    /// `v` gets no gradient unless `learn`: against uniform negatives (which have no evidence)
+    /// BPR would fit `v` to the mean conversion of bought items, a tier offset, not to whether
+    /// the converting items of a history are the ones bought (docs/MODEL.md §5).
+    pub fn term(&self, x: &Tensor, items: &[u32], positives: usize, learn: bool) -> Result<Tensor> {
+        let dev = x.device();
+        let k = positives.min(items.len());
+        let conv_i = Tensor::cat(
+            &[
+                self.loo.index_select(&idx(&items[..k], dev)?, 0)?,
+                self.full.index_select(&idx(&items[k..], dev)?, 0)?,
+            ],
+            0,
+        )?;
+        let has = x.gt(0.0)?.to_dtype(DType::F32)?;
+        let v = if learn {
+            self.effective()?
+        } else {
+            self.effective()?.detach()
+        };
+        has.broadcast_mul(&v.unsqueeze(0)?)?.sum(1)? * conv_i
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn conversion_feature_orders_items_by_their_target_share_and_is_centred() {
+        // Two behaviors (view, buy) + activity: items with 10 interactions and 0, 2, 5 buys,
+        // and one item without any.
+        let rows = [(10u32, 0.0f32), (10, 0.2), (10, 0.5), (0, 0.0)];
+        let feat = Features {
+            width: 3,
+            values: rows.iter().flat_map(|&(_, b)| [1.0 - b, b, 0.5]).collect(),
+            totals: rows.iter().map(|r| r.0).collect(),
+        };
+        let c = conversion_feature(&feat);
+        assert!(c[0] < c[1] && c[1] < c[2], "{c:?}");
+        let mean: f32 = c.iter().sum::<f32>() / c.len() as f32;
+        let var: f32 = c.iter().map(|v| (v - mean) * (v - mean)).sum::<f32>() / c.len() as f32;
+        assert!(
+            mean.abs() < 1e-6 && (var - 1.0).abs() < 1e-4,
+            "{mean} {var}"
+        );
+        let same = Features {
+            width: 3,
+            values: vec![0.5, 0.5, 1.0, 0.5, 0.5, 1.0],
+            totals: vec![4, 4],
+        };
+        assert_eq!(conversion_feature(&same), vec![0.0, 0.0]);
+    }
+}
