@@ -208,7 +208,7 @@ pub fn analyse(
             .par_iter()
             .enumerate()
             .map(|(r, &u)| {
-                top_k_skipping(
+                crate::eval::metrics::top_k(
                     &scores[r * n_items..(r + 1) * n_items],
                     k,
                     mask.row(u as usize),
@@ -273,51 +273,6 @@ pub fn analyse(
     })
 }
 
-/// The list of [`crate::eval::metrics::top_k`] (ties to the lower index, NaN last, `masked`
-/// skipped), visiting the scores in runs of 32: once the list is full, a run with no score above
-/// the current `k`-th is skipped after one vectorised comparison instead of item by item.
-pub fn top_k_skipping(scores: &[f32], k: usize, masked: &[u32]) -> Vec<u32> {
-    let better = |a: (f32, u32), b: (f32, u32)| -> bool {
-        match (a.0.is_nan(), b.0.is_nan()) {
-            (false, true) => true,
-            (true, false) => false,
-            _ => a.0 > b.0 || (a.0 == b.0 && a.1 < b.1) || (a.0.is_nan() && a.1 < b.1),
-        }
-    };
-    if k == 0 {
-        return Vec::new();
-    }
-    let mut best: Vec<(f32, u32)> = Vec::with_capacity(k + 1);
-    let mut threshold = f32::NEG_INFINITY;
-    let mut full = false;
-    const RUN: usize = 32;
-    for (r, run) in scores.chunks(RUN).enumerate() {
-        if full && !threshold.is_nan() && !run.iter().fold(false, |a, &s| a | (s > threshold)) {
-            continue;
-        }
-        for (j, &s) in run.iter().enumerate() {
-            let enters = s > threshold;
-            if full && !threshold.is_nan() && !enters {
-                continue;
-            }
-            let i = (r * RUN + j) as u32;
-            if masked.binary_search(&i).is_ok() {
-                continue;
-            }
-            let pos = best.partition_point(|&e| better(e, (s, i)));
-            best.insert(pos, (s, i));
-            if best.len() > k {
-                best.pop();
-            }
-            if best.len() == k {
-                full = true;
-                threshold = best[k - 1].0;
-            }
-        }
-    }
-    best.into_iter().map(|(_, i)| i).collect()
-}
-
 /// Exposure shares per popularity decile: items sorted by popularity (ties by index) in ten
 /// groups of (nearly) equal size.
 pub fn deciles(pop: &[u32], exp_do: &[u32], exp_raw: &[u32]) -> Vec<DecileShare> {
@@ -344,36 +299,6 @@ pub fn deciles(pop: &[u32], exp_do: &[u32], exp_raw: &[u32]) -> Vec<DecileShare>
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn skipping_top_k_is_the_evaluation_top_k() {
-        // Scores on a coarse grid (many ties), some NaN, masks, lengths off the run size.
-        let mut x = 0x2545_f491_4f6c_dd1du64;
-        let mut next = || {
-            x ^= x << 13;
-            x ^= x >> 7;
-            x ^= x << 17;
-            x
-        };
-        for case in 0..300 {
-            let n = 1 + (next() % 200) as usize;
-            let nan_share = [1, 10][case % 2];
-            let scores: Vec<f32> = (0..n)
-                .map(|_| match next() % 20 {
-                    v if v < nan_share => f32::NAN,
-                    v => (v % 7) as f32 - 3.0,
-                })
-                .collect();
-            let mut masked: Vec<u32> = (0..n as u32).filter(|_| next() % 4 == 0).collect();
-            masked.dedup();
-            let k = [0, 1, 3, 10, 50, 250, 2][case % 7];
-            assert_eq!(
-                top_k_skipping(&scores, k, &masked),
-                crate::eval::metrics::top_k(&scores, k, &masked),
-                "case {case}: n {n}, k {k}"
-            );
-        }
-    }
 
     #[test]
     fn deciles_split_the_items_and_the_shares_sum_to_one() {
