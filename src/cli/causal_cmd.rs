@@ -270,10 +270,7 @@ pub fn run_report(args: ReportArgs) -> Result<()> {
         model_name: args.m.model.display().to_string(),
     };
     let text = crate::report::build(&model.ranker, &data, &opts, &args.out)?;
-    let tmp = args.out.with_extension("tmp");
-    std::fs::write(&tmp, text)
-        .and_then(|()| std::fs::rename(&tmp, &args.out))
-        .map_err(|e| Error::Other(format!("cannot write {}: {e}", args.out.display())))?;
+    crate::atomic::write(&args.out, text.as_bytes())?;
     eprintln!("wrote {}", args.out.display());
     Ok(())
 }

@@ -7,7 +7,6 @@ use polars::prelude::*;
 
 use crate::data::Dataset;
 use crate::error::{Error, Result};
-use crate::train::checkpoint::atomic_write;
 
 /// Writes `user, rank, item` rows (original ids) for every user's list, plus one column per
 /// item metadata column (JSON: a `meta` list parallel to `items`).
@@ -92,7 +91,7 @@ pub fn write_recommendations(out: &Path, data: &Dataset, lists: &[Vec<u32>]) -> 
             ))
         }
     };
-    atomic_write(out, &bytes)?;
+    crate::atomic::write(out, &bytes)?;
     eprintln!(
         "wrote {} recommendations for {} users to {}",
         items_len(lists),
