@@ -76,71 +76,12 @@ pub fn load_dataset(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
             ));
         }
     }
-    let ev = cfg.events.clone().unwrap_or_default();
-    let mut raw = if meta.is_dir() {
-        let layout = cfg.layout.or(cfg.events.as_ref().map(|_| Layout::Events));
-        match layout {
-            Some(Layout::Pairs) => read_split_dir(path, behaviors.as_deref(), Some(false))?,
-            Some(Layout::UserLines) => read_split_dir(path, behaviors.as_deref(), Some(true))?,
-            Some(Layout::Events) => {
-                let (files, source) = eventlog::events_files(path, ev.file.as_deref())?;
-                eventlog::read_event_log(&files, &source, &ev, behaviors.as_deref())?
-            }
-            None => match eventlog::lone_event_log(path)? {
-                Some(file) => {
-                    let mut raw = eventlog::read_event_log(
-                        std::slice::from_ref(&file),
-                        &file,
-                        &ev,
-                        behaviors.as_deref(),
-                    )?;
-                    raw.notes
-                        .push(format!("read the event log {}", file.display()));
-                    raw
-                }
-                None => read_split_dir(path, behaviors.as_deref(), None)?,
-            },
-        }
-    } else if eventlog::is_event_log(path) {
-        eventlog::read_event_log(&[path.to_path_buf()], path, &ev, behaviors.as_deref())?
-    } else {
-        return Err(Error::bad_data(
-            path,
-            None,
-            "not a dataset: expected a directory or a .csv/.tsv/.parquet event log",
-            path.display().to_string(),
-            "pass the directory that holds the pair files (e.g. the folder of buy.txt and test.txt)",
-        ));
-    };
-    let name = cfg.name.clone().unwrap_or_else(|| {
-        // `.` or `..` have no name of their own: use the directory's.
-        let full = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-        let stem = if meta.is_dir() {
-            full.file_name()
-        } else {
-            full.file_stem()
-        };
-        stem.map_or_else(|| "dataset".into(), |s| s.to_string_lossy().into_owned())
-    });
+    let mut raw = read_raw(path, meta.is_dir(), &cfg, behaviors.as_deref())?;
+    let name = dataset_name(path, meta.is_dir(), &cfg);
     let mut metas: Vec<RawItemMeta> = raw.item_meta.take().into_iter().collect();
     let mut item_notes = Vec::new();
     if let Some(f) = &cfg.items {
-        let base = if meta.is_dir() {
-            path.to_path_buf()
-        } else {
-            path.parent().unwrap_or(Path::new(".")).to_path_buf()
-        };
-        let file = base.join(f);
-        if !file.is_file() {
-            return Err(Error::bad_data(
-                &file,
-                None,
-                "item metadata file does not exist",
-                f.display().to_string(),
-                "fix `items` in dataset.toml (a CSV or Parquet file with an `item` column, relative to the dataset directory), or remove the key",
-            ));
-        }
-        metas.push(read_items_file(&file, &mut item_notes)?);
+        metas.push(read_items_of(path, meta.is_dir(), f, &mut item_notes)?);
     }
     let settings = Settings {
         valid: opts.valid_policy.or(cfg.valid).unwrap_or_default(),
@@ -156,6 +97,92 @@ pub fn load_dataset(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
         ds.item_meta = meta;
     }
     Ok(ds)
+}
+
+/// The raw pairs of the dataset at `path`, by its layout: configured, an event log named by
+/// `[events]`, a lone event log in the directory, or pair / per-user line files.
+fn read_raw(
+    path: &Path,
+    is_dir: bool,
+    cfg: &DatasetConfig,
+    behaviors: Option<&[String]>,
+) -> Result<RawData> {
+    let ev = cfg.events.clone().unwrap_or_default();
+    let raw = if is_dir {
+        let layout = cfg.layout.or(cfg.events.as_ref().map(|_| Layout::Events));
+        match layout {
+            Some(Layout::Pairs) => read_split_dir(path, behaviors, Some(false))?,
+            Some(Layout::UserLines) => read_split_dir(path, behaviors, Some(true))?,
+            Some(Layout::Events) => {
+                let (files, source) = eventlog::events_files(path, ev.file.as_deref())?;
+                eventlog::read_event_log(&files, &source, &ev, behaviors)?
+            }
+            None => match eventlog::lone_event_log(path)? {
+                Some(file) => {
+                    let mut raw = eventlog::read_event_log(
+                        std::slice::from_ref(&file),
+                        &file,
+                        &ev,
+                        behaviors,
+                    )?;
+                    raw.notes
+                        .push(format!("read the event log {}", file.display()));
+                    raw
+                }
+                None => read_split_dir(path, behaviors, None)?,
+            },
+        }
+    } else if eventlog::is_event_log(path) {
+        eventlog::read_event_log(&[path.to_path_buf()], path, &ev, behaviors)?
+    } else {
+        return Err(Error::bad_data(
+            path,
+            None,
+            "not a dataset: expected a directory or a .csv/.tsv/.parquet event log",
+            path.display().to_string(),
+            "pass the directory that holds the pair files (e.g. the folder of buy.txt and test.txt)",
+        ));
+    };
+    Ok(raw)
+}
+
+/// `name` from dataset.toml, else the directory's (or the file's) name.
+fn dataset_name(path: &Path, is_dir: bool, cfg: &DatasetConfig) -> String {
+    cfg.name.clone().unwrap_or_else(|| {
+        // `.` or `..` have no name of their own: use the directory's.
+        let full = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        let stem = if is_dir {
+            full.file_name()
+        } else {
+            full.file_stem()
+        };
+        stem.map_or_else(|| "dataset".into(), |s| s.to_string_lossy().into_owned())
+    })
+}
+
+/// The `items` file of dataset.toml, relative to the dataset directory (or the log's).
+fn read_items_of(
+    path: &Path,
+    is_dir: bool,
+    f: &Path,
+    notes: &mut Vec<String>,
+) -> Result<RawItemMeta> {
+    let base = if is_dir {
+        path.to_path_buf()
+    } else {
+        path.parent().unwrap_or(Path::new(".")).to_path_buf()
+    };
+    let file = base.join(f);
+    if !file.is_file() {
+        return Err(Error::bad_data(
+                &file,
+                None,
+                "item metadata file does not exist",
+                f.display().to_string(),
+                "fix `items` in dataset.toml (a CSV or Parquet file with an `item` column, relative to the dataset directory), or remove the key",
+            ));
+    }
+    read_items_file(&file, notes)
 }
 
 /// Policies applied by [`assemble`].

@@ -210,35 +210,20 @@ pub fn train(
             }
         };
         let train_secs = t0.elapsed().as_secs_f64();
-        let t1 = Instant::now();
-        let mut report = EpochReport {
+        let ended = EpochEnd {
             epoch,
             loss,
-            valid_ndcg10: None,
-            valid_hr10: None,
-            valid_ndcg10_raw: None,
-            best_epoch: state.best_epoch,
             train_secs,
-            eval_secs: 0.0,
         };
-        let stop = match &valid_task {
-            Some(task) if epoch % tc.eval_every == 0 || epoch == tc.epochs => {
-                validate_epoch(&net, task, tc, &mut state, &mut report)?
-            }
-            Some(_) => false,
-            None => {
-                state.best_epoch = epoch;
-                false
-            }
-        };
-        report.best_epoch = state.best_epoch;
-        report.eval_secs = t1.elapsed().as_secs_f64();
-        state.epoch = epoch;
-        state.params = net.params.snapshot()?;
-        state.adam_step = adam.step;
-        state.adam = adam.state();
-        state.history.push(report.clone());
-        send(&opts.events, TrainEvent::Epoch(report));
+        let stop = close_epoch(
+            &net,
+            &adam,
+            valid_task.as_ref(),
+            tc,
+            &mut state,
+            ended,
+            &opts,
+        )?;
         if stop {
             status = Status::EarlyStopped;
             break;
@@ -263,6 +248,61 @@ pub fn train(
         resume: state,
         seconds: start.elapsed().as_secs_f64(),
     })
+}
+
+/// An epoch whose steps all ran.
+struct EpochEnd {
+    epoch: usize,
+    loss: LossParts,
+    train_secs: f64,
+}
+
+/// Validates when due, records the epoch in `state` (weights, Adam moments, report) and sends
+/// its report; returns true when early stopping ends the run.
+fn close_epoch(
+    net: &Net,
+    adam: &Adam,
+    valid_task: Option<&EvalTask>,
+    tc: &TrainSection,
+    state: &mut ResumeState,
+    end: EpochEnd,
+    opts: &TrainOptions,
+) -> Result<bool> {
+    let EpochEnd {
+        epoch,
+        loss,
+        train_secs,
+    } = end;
+    let t1 = Instant::now();
+    let mut report = EpochReport {
+        epoch,
+        loss,
+        valid_ndcg10: None,
+        valid_hr10: None,
+        valid_ndcg10_raw: None,
+        best_epoch: state.best_epoch,
+        train_secs,
+        eval_secs: 0.0,
+    };
+    let stop = match valid_task {
+        Some(task) if epoch % tc.eval_every == 0 || epoch == tc.epochs => {
+            validate_epoch(net, task, tc, state, &mut report)?
+        }
+        Some(_) => false,
+        None => {
+            state.best_epoch = epoch;
+            false
+        }
+    };
+    report.best_epoch = state.best_epoch;
+    report.eval_secs = t1.elapsed().as_secs_f64();
+    state.epoch = epoch;
+    state.params = net.params.snapshot()?;
+    state.adam_step = adam.step;
+    state.adam = adam.state();
+    state.history.push(report.clone());
+    send(&opts.events, TrainEvent::Epoch(report));
+    Ok(stop)
 }
 
 /// The state a run starts from: the resumed one (its weights and Adam moments loaded into

@@ -236,9 +236,11 @@ fn train_and_save(
                 outcome.resume.epoch
             ))
         }
-        Status::Diverged { epoch, batch, what } => return Err(format!(
+        Status::Diverged { epoch, batch, what } => {
+            return Err(format!(
             "diverged: {what} not finite at epoch {epoch}, batch {batch}; lower the learning rate"
-        )),
+        ))
+        }
         _ => {}
     }
     let path = saved

@@ -70,6 +70,29 @@ pub(super) fn metric(rows: &[&Value], path: &[&str]) -> Vec<f64> {
 /// The Markdown tables for a grid's rows: accuracy (do and raw), gain over plain, cost, bias,
 /// and the interventional test when the data has one.
 pub(super) fn report(name: &str, data: &Path, rows: &[Value]) -> String {
+    let (groups, by) = group_rows(rows);
+    let mut s = String::new();
+    s.push_str(&format!(
+        "Grid `{}` on `{}`: {} runs. `do` is the deconfounded ranking, `raw` the biased one \
+         (the same for plain backbones and rules); mean ± std over seeds.\n\n",
+        name,
+        data.display(),
+        rows.len()
+    ));
+    s.push_str(&metrics_table(&groups, &by));
+    s.push_str(&cost_table(&groups, &by));
+    s.push_str(&bias_table(&groups, &by));
+    if rows.iter().any(|r| r["eval"]["interventional"].is_object()) {
+        s.push_str(&interventional_table(&groups, &by));
+    }
+    s
+}
+
+/// `(backbone, variant)` keys, learned runs first in the order they ran, then the baselines;
+/// and the rows of each.
+type Groups<'a> = BTreeMap<(String, String), Vec<&'a Value>>;
+
+fn group_rows(rows: &[Value]) -> (Vec<(String, String)>, Groups<'_>) {
     let mut groups: Vec<(String, String)> = Vec::new();
     let mut by: BTreeMap<(String, String), Vec<&Value>> = BTreeMap::new();
     for r in rows {
@@ -82,19 +105,16 @@ pub(super) fn report(name: &str, data: &Path, rows: &[Value]) -> String {
         }
         by.entry(key).or_default().push(r);
     }
-    // Learned runs first (in the order they ran), then the baselines.
     groups.sort_by_key(|g| is_baseline(&g.1));
+    (groups, by)
+}
+
+/// HR/NDCG@10 and @20 of `do`, `raw` HR/NDCG@10 and the gain over the plain backbone.
+fn metrics_table(groups: &[(String, String)], by: &Groups) -> String {
     let mut s = String::new();
-    s.push_str(&format!(
-        "Grid `{}` on `{}`: {} runs. `do` is the deconfounded ranking, `raw` the biased one \
-         (the same for plain backbones and rules); mean ± std over seeds.\n\n",
-        name,
-        data.display(),
-        rows.len()
-    ));
     s.push_str("| backbone | variant | seeds | HR@10 | NDCG@10 | HR@20 | NDCG@20 | raw HR@10 | raw NDCG@10 | gain HR@10 / NDCG@10 vs plain |\n");
     s.push_str("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
-    for key in &groups {
+    for key in groups {
         let rs = &by[key];
         let plain = by.get(&(key.0.clone(), "plain".to_string()));
         let gain = match plain {
@@ -122,11 +142,17 @@ pub(super) fn report(name: &str, data: &Path, rows: &[Value]) -> String {
             gain
         ));
     }
+    s
+}
+
+/// Epochs, time and peak RSS per device (rules have no cost).
+fn cost_table(groups: &[(String, String)], by: &Groups) -> String {
+    let mut s = String::new();
     s.push_str(
         "\n| backbone | variant | device | epochs run (best) | s / epoch | train s | peak RSS MiB |\n",
     );
     s.push_str("|---|---|---|---:|---:|---:|---:|\n");
-    for key in &groups {
+    for key in groups {
         if key.1 == "rule" {
             continue;
         }
@@ -156,10 +182,16 @@ pub(super) fn report(name: &str, data: &Path, rows: &[Value]) -> String {
             ));
         }
     }
+    s
+}
+
+/// Popularity, coverage, Gini and long-tail HR@10 of the top 10, `do` / `raw`.
+fn bias_table(groups: &[(String, String)], by: &Groups) -> String {
+    let mut s = String::new();
     s.push_str("\nBias of the top 10 (`do` / `raw`): mean popularity of recommended items, catalogue coverage, Gini of exposure, HR@10 on long-tail test items.\n\n");
     s.push_str("| backbone | variant | mean popularity | coverage | Gini | long-tail HR@10 |\n");
     s.push_str("|---|---|---:|---:|---:|---:|\n");
-    for key in &groups {
+    for key in groups {
         let rs = &by[key];
         let both = |m: &str| {
             let d = mean_std(&metric(rs, &["eval", "bias", "do", m])).0;
@@ -181,24 +213,27 @@ pub(super) fn report(name: &str, data: &Path, rows: &[Value]) -> String {
             both("longtail_HR@10")
         ));
     }
-    let has_iv = rows.iter().any(|r| r["eval"]["interventional"].is_object());
-    if has_iv {
-        s.push_str("\nInterventional test (`test_do.txt`: purchases with the confounders' direct effects removed).\n\n");
-        s.push_str("| backbone | variant | do HR@10 | do NDCG@10 | raw HR@10 | raw NDCG@10 |\n");
-        s.push_str("|---|---|---:|---:|---:|---:|\n");
-        for key in &groups {
-            let rs = &by[key];
-            let f = |mode: &str, m: &str| fmt_ms(&metric(rs, &["eval", "interventional", mode, m]));
-            s.push_str(&format!(
-                "| {} | {} | {} | {} | {} | {} |\n",
-                key.0,
-                key.1,
-                f("do", "HR@10"),
-                f("do", "NDCG@10"),
-                f("raw", "HR@10"),
-                f("raw", "NDCG@10")
-            ));
-        }
+    s
+}
+
+/// `do` and `raw` on the interventional test.
+fn interventional_table(groups: &[(String, String)], by: &Groups) -> String {
+    let mut s = String::new();
+    s.push_str("\nInterventional test (`test_do.txt`: purchases with the confounders' direct effects removed).\n\n");
+    s.push_str("| backbone | variant | do HR@10 | do NDCG@10 | raw HR@10 | raw NDCG@10 |\n");
+    s.push_str("|---|---|---:|---:|---:|---:|\n");
+    for key in groups {
+        let rs = &by[key];
+        let f = |mode: &str, m: &str| fmt_ms(&metric(rs, &["eval", "interventional", mode, m]));
+        s.push_str(&format!(
+            "| {} | {} | {} | {} | {} | {} |\n",
+            key.0,
+            key.1,
+            f("do", "HR@10"),
+            f("do", "NDCG@10"),
+            f("raw", "HR@10"),
+            f("raw", "NDCG@10")
+        ));
     }
     s
 }
