@@ -43,7 +43,7 @@ impl std::str::FromStr for DeviceSpec {
     type Err = String;
 
     fn from_str(s: &str) -> std::result::Result<Self, String> {
-        let unknown = || format!("unknown device `{s}`: {DEVICE_FIX}");
+        let unknown = || format!("unknown device `{s}`\n  fix: {DEVICE_FIX}");
         match s {
             "cpu" => Ok(DeviceSpec::Cpu),
             _ => match s.strip_prefix("cuda") {
@@ -114,7 +114,10 @@ mod tests {
         assert_eq!(DeviceSpec::Cuda(0).to_string(), "cuda:0");
         for bad in ["tpu", "cuda:", "cuda:x", "cuda0", "CPU"] {
             let e = bad.parse::<DeviceSpec>().unwrap_err();
-            assert!(e.contains(bad) && e.contains("--device cpu"), "{e}");
+            assert!(
+                e.contains(bad) && e.contains("fix: use --device cpu"),
+                "{e}"
+            );
         }
     }
 }
