@@ -187,22 +187,16 @@ pub fn train(
         },
     );
     let mut status = Status::Completed;
+    let eta = Eta {
+        start,
+        first,
+        epochs: tc.epochs,
+        batch_size: tc.batch_size,
+    };
     for epoch in first..=tc.epochs {
         let t0 = Instant::now();
-        let clock = Eta {
-            start,
-            first,
-            epochs: tc.epochs,
-        };
-        let loss = match run_epoch(
-            &mut net,
-            &mut adam,
-            &sampler,
-            epoch,
-            tc.batch_size,
-            &opts,
-            clock,
-        )? {
+        let steps = run_epoch(&mut net, &mut adam, &sampler, epoch, &opts, eta);
+        let loss = match steps? {
             Ok(loss) => loss,
             Err(stopped) => {
                 status = stopped;
@@ -235,7 +229,16 @@ pub fn train(
             reason: status.label(),
         },
     );
-    // The returned model holds the best parameters (or the last finished epoch's).
+    finish(net, state, status, start)
+}
+
+/// The outcome of a run: the model with the best parameters (or the last finished epoch's).
+fn finish(
+    mut net: Net,
+    state: ResumeState,
+    status: Status,
+    start: Instant,
+) -> Result<TrainOutcome> {
     let final_params = state.best.clone().unwrap_or_else(|| state.params.clone());
     net.params.load(&final_params).map_err(Error::Other)?;
     let best_valid = state.best_score.is_finite().then_some(state.best_score);
@@ -335,12 +338,13 @@ fn initial_state(
     }
 }
 
-/// What the remaining-time estimate of a batch event is computed from.
+/// The run's shape: the epoch's batches and the remaining-time estimate of its batch events.
 #[derive(Clone, Copy)]
 struct Eta {
     start: Instant,
     first: usize,
     epochs: usize,
+    batch_size: usize,
 }
 
 impl Eta {
@@ -360,11 +364,10 @@ fn run_epoch(
     adam: &mut Adam,
     sampler: &Sampler,
     epoch: usize,
-    batch_size: usize,
     opts: &TrainOptions,
     eta: Eta,
 ) -> Result<std::result::Result<LossParts, Status>> {
-    let batches = sampler.epoch(epoch, batch_size);
+    let batches = sampler.epoch(epoch, eta.batch_size);
     let mut sum = LossParts::default();
     let every = (batches.len() / 50).max(1);
     let diverged = |b: usize, what: &str| Status::Diverged {
