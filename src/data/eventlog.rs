@@ -58,24 +58,7 @@ fn read_frames(
     };
     let mut sizes = Vec::new();
     for file in files {
-        let (part, lines, header) = match ext(file).as_deref() {
-            Some("parquet") => (read_parquet(file)?, None, None),
-            _ => {
-                let tab = ext(file).as_deref() == Some("tsv");
-                let sep = cfg
-                    .separator
-                    .as_deref()
-                    .and_then(separator_byte)
-                    .unwrap_or(if tab { b'\t' } else { b',' });
-                let cols = if cfg.header {
-                    None
-                } else {
-                    cfg.columns.as_deref()
-                };
-                let t = read_csv(file, sep, cols, cfg.bad_rows == BadRows::Skip, notes)?;
-                (t.df, Some(t.lines), t.header)
-            }
-        };
+        let (part, lines, header) = read_part(file, cfg, notes)?;
         let start = df.as_ref().map_or(0, DataFrame::height);
         rows.starts.push(start);
         rows.header = rows.header.or(header);
@@ -97,41 +80,7 @@ fn read_frames(
         };
         df = Some(match df {
             None => part,
-            Some(mut acc) => {
-                let a: Vec<String> = acc
-                    .get_column_names()
-                    .iter()
-                    .map(|s| s.to_string())
-                    .collect();
-                let b: Vec<String> = part
-                    .get_column_names()
-                    .iter()
-                    .map(|s| s.to_string())
-                    .collect();
-                if a != b {
-                    return Err(Error::bad_data(
-                        file,
-                        header,
-                        "the files of the log have different columns",
-                        b.join(","),
-                        format!(
-                            "give every file matched by [events] file the columns of {} ({})",
-                            files[0].display(),
-                            a.join(",")
-                        ),
-                    ));
-                }
-                acc.vstack_mut(&part).map_err(|e| {
-                    Error::bad_data(
-                        file,
-                        None,
-                        "the files of the log have different column types",
-                        e.to_string(),
-                        "store the same columns with the same types in every file",
-                    )
-                })?;
-                acc
-            }
+            Some(acc) => append_part(acc, &part, file, header, &files[0])?,
         });
     }
     if files.len() > 1 {
@@ -150,6 +99,75 @@ fn read_frames(
         rows.lines = None;
     }
     Ok((df, rows))
+}
+
+/// One file of the log: its frame, the line of each row (CSV) and the header's line.
+fn read_part(
+    file: &Path,
+    cfg: &EventsConfig,
+    notes: &mut Vec<String>,
+) -> Result<(DataFrame, Option<Vec<u32>>, Option<usize>)> {
+    Ok(match ext(file).as_deref() {
+        Some("parquet") => (read_parquet(file)?, None, None),
+        _ => {
+            let tab = ext(file).as_deref() == Some("tsv");
+            let sep = cfg
+                .separator
+                .as_deref()
+                .and_then(separator_byte)
+                .unwrap_or(if tab { b'\t' } else { b',' });
+            let cols = if cfg.header {
+                None
+            } else {
+                cfg.columns.as_deref()
+            };
+            let t = read_csv(file, sep, cols, cfg.bad_rows == BadRows::Skip, notes)?;
+            (t.df, Some(t.lines), t.header)
+        }
+    })
+}
+
+/// `acc` with the rows of `part` (a later file of the log) below; both need the same columns.
+fn append_part(
+    mut acc: DataFrame,
+    part: &DataFrame,
+    file: &Path,
+    header: Option<usize>,
+    first: &Path,
+) -> Result<DataFrame> {
+    let a: Vec<String> = acc
+        .get_column_names()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let b: Vec<String> = part
+        .get_column_names()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    if a != b {
+        return Err(Error::bad_data(
+            file,
+            header,
+            "the files of the log have different columns",
+            b.join(","),
+            format!(
+                "give every file matched by [events] file the columns of {} ({})",
+                first.display(),
+                a.join(",")
+            ),
+        ));
+    }
+    acc.vstack_mut(part).map_err(|e| {
+        Error::bad_data(
+            file,
+            None,
+            "the files of the log have different column types",
+            e.to_string(),
+            "store the same columns with the same types in every file",
+        )
+    })?;
+    Ok(acc)
 }
 
 /// Reads a plain CSV/TSV (header row, separator from the extension) or Parquet table, every
