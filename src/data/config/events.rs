@@ -99,6 +99,13 @@ impl Default for EventsConfig {
 impl EventsConfig {
     /// Checks the keys that `serde` cannot: header/columns, rename, the time cuts.
     pub(super) fn check(&self, path: &Path) -> Result<()> {
+        self.check_columns(path)?;
+        self.check_behaviors(path)?;
+        self.check_time_split(path)
+    }
+
+    /// `header` and `columns` agree, and a columns list names each column once.
+    fn check_columns(&self, path: &Path) -> Result<()> {
         let bad = |problem: String, value: String, fix: &str| {
             Err(Error::bad_data(path, None, problem, value, fix))
         };
@@ -129,6 +136,14 @@ impl EventsConfig {
             }
             (None, true) => {}
         }
+        Ok(())
+    }
+
+    /// `[events.rename]` and `ignore_behaviors` hold non-empty values and do not overlap.
+    fn check_behaviors(&self, path: &Path) -> Result<()> {
+        let bad = |problem: String, value: String, fix: &str| {
+            Err(Error::bad_data(path, None, problem, value, fix))
+        };
         for (from, to) in &self.rename {
             if to.trim().is_empty() || from.trim().is_empty() {
                 return bad(
@@ -152,6 +167,14 @@ impl EventsConfig {
                 "list raw behavior values, e.g. ignore_behaviors = [\"3\"]",
             );
         }
+        Ok(())
+    }
+
+    /// `test_from` / `valid_from`: valid cuts, only with `split = "time"`, valid before test.
+    fn check_time_split(&self, path: &Path) -> Result<()> {
+        let bad = |problem: String, value: String, fix: &str| {
+            Err(Error::bad_data(path, None, problem, value, fix))
+        };
         let cut = |key: &str, c: &Option<TimeCut>| -> Result<Option<f64>> {
             match c {
                 Some(TimeCut::Fraction(f)) if !(f.is_finite() && *f > 0.0 && *f < 1.0) => {
