@@ -212,6 +212,12 @@ pub fn run_whatif(args: WhatifArgs) -> Result<()> {
         println!("{}", to_json(&w)?);
         return Ok(());
     }
+    print_whatif(&w);
+    Ok(())
+}
+
+/// The text form of a what-if: changed terms, the chosen item, both top-K lists side by side.
+fn print_whatif(w: &whatif::WhatIf) {
     println!(
         "what-if for user {} ({}), re-ranked in {:.1} ms",
         w.user, w.mode, w.millis
@@ -258,7 +264,6 @@ pub fn run_whatif(args: WhatifArgs) -> Result<()> {
     if !w.approximated.is_empty() {
         println!("  approximated: {}", w.approximated.join("; "));
     }
-    Ok(())
 }
 
 /// `mclmr report`

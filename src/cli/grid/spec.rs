@@ -113,26 +113,7 @@ pub(super) fn load_spec(path: &Path) -> Result<Spec> {
         )
     })?;
     for r in &spec.rules {
-        match r.parse::<BackboneKind>() {
-            Ok(k) if k.is_rule() || k == BackboneKind::Ease => {}
-            _ => {
-                return Err(Error::bad_data(
-                    path,
-                    None,
-                    "unknown baseline in `rules`",
-                    r,
-                    format!(
-                        "rules takes {}; learned backbones go in `backbones`",
-                        BackboneKind::ALL
-                            .iter()
-                            .filter(|k| k.is_rule() || **k == BackboneKind::Ease)
-                            .map(|k| k.name())
-                            .collect::<Vec<_>>()
-                            .join(", ")
-                    ),
-                ))
-            }
-        }
+        check_baseline(path, r)?;
     }
     for v in &spec.variants {
         if v != "plain" && v != "mclmr" {
@@ -182,6 +163,28 @@ pub(super) fn load_spec(path: &Path) -> Result<Spec> {
         ));
     }
     Ok(spec)
+}
+
+/// A `rules` entry must name a rule baseline or `ease`.
+fn check_baseline(path: &Path, r: &str) -> Result<()> {
+    match r.parse::<BackboneKind>() {
+        Ok(k) if k.is_rule() || k == BackboneKind::Ease => Ok(()),
+        _ => Err(Error::bad_data(
+            path,
+            None,
+            "unknown baseline in `rules`",
+            r,
+            format!(
+                "rules takes {}; learned backbones go in `backbones`",
+                BackboneKind::ALL
+                    .iter()
+                    .filter(|k| k.is_rule() || **k == BackboneKind::Ease)
+                    .map(|k| k.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        )),
+    }
 }
 
 /// The datasets of a spec as `(name, path)`: `datasets`, or `data` without a name.
