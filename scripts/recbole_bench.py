@@ -19,7 +19,9 @@ import subprocess
 import sys
 import time
 
-TAOBAO = "/work/shared/data/taobao"
+# The shared data sits beside the repository: <repo>/../shared/data/taobao.
+REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+TAOBAO = os.path.join(os.path.dirname(REPO), "shared", "data", "taobao")
 DATASET = "taobao_buy"
 
 

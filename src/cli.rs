@@ -1,11 +1,15 @@
 //! Command-line interface (clap derive). Every subcommand is a thin wrapper over a library
 //! function; errors are printed once, with their fix, and mapped to exit codes (2 = bad input).
 
+pub mod bench;
 mod causal_cmd;
+mod child;
 mod data_cmd;
 mod export;
 pub mod grid;
 pub mod model_cmd;
+pub mod query_cmd;
+pub mod train_cmd;
 
 use std::path::PathBuf;
 
@@ -14,6 +18,8 @@ use clap::{Args, Parser, Subcommand};
 use crate::data::{LoadOptions, ValidPolicy};
 use crate::error::Result;
 use crate::memory::Budget;
+use crate::runtime::DeviceSpec;
+use crate::ui::{self, ExploreOptions};
 
 /// Causal multi-behavior recommenders (MCLMR): train, evaluate, explain, explore.
 #[derive(Debug, Parser)]
@@ -33,15 +39,15 @@ pub enum Command {
     /// Generate a confounded synthetic dataset with ground truth (METHOD.md §8).
     Synth(SynthArgs),
     /// Train a backbone, plain or +MCLMR, or save a rule baseline.
-    Train(model_cmd::TrainArgs),
+    Train(train_cmd::TrainArgs),
     /// Full-ranking evaluation of a checkpoint (do and raw, bias diagnostics).
-    Eval(model_cmd::EvalArgs),
+    Eval(query_cmd::EvalArgs),
     /// Top-K items for one user.
-    Recommend(model_cmd::RecommendArgs),
+    Recommend(query_cmd::RecommendArgs),
     /// Explain the score of one (user, item) pair.
-    Explain(model_cmd::ExplainArgs),
+    Explain(query_cmd::ExplainArgs),
     /// Export top-K lists of all users to CSV, JSON or Parquet.
-    Export(model_cmd::ExportArgs),
+    Export(query_cmd::ExportArgs),
     /// Items the confounders push, exposure by popularity, do/raw overlap per user stratum.
     Bias(causal_cmd::BiasArgs),
     /// One user's top-K after dropping or adding interactions of their history.
@@ -51,7 +57,7 @@ pub enum Command {
     /// Open the terminal explorer (also what `mclmr` without a subcommand does).
     Explore(ExploreArgs),
     /// Performance figures: training, propagation, evaluation, latency, scaling.
-    Bench(crate::bench::BenchArgs),
+    Bench(bench::BenchArgs),
     /// Train and evaluate an experiment grid (TOML) into JSON rows; `--report` prints its tables
     Grid(grid::GridArgs),
     /// Print the configuration.
@@ -123,6 +129,24 @@ impl DataOpts {
         Budget::from_flag(self.max_memory)
     }
 
+    /// The flags that give these options to a child `mclmr` process.
+    pub fn to_args(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        if let Some(b) = &self.behaviors {
+            out.extend(["--behaviors".to_string(), b.join(",")]);
+        }
+        if let Some(c) = &self.data_config {
+            out.extend(["--data-config".to_string(), c.display().to_string()]);
+        }
+        if let Some(v) = self.valid {
+            out.extend(["--valid".to_string(), v.name().to_string()]);
+        }
+        if let Some(m) = self.max_memory {
+            out.extend(["--max-memory".to_string(), m.to_string()]);
+        }
+        out
+    }
+
     /// Fails early when reading the dataset at `path` would need more memory than the budget.
     pub fn check_loading(&self, path: &std::path::Path) -> Result<()> {
         match crate::memory::estimate::loading(path) {
@@ -144,25 +168,25 @@ fn parse_valid_policy(s: &str) -> std::result::Result<ValidPolicy, String> {
 #[derive(Debug, Args)]
 pub struct ExploreArgs {
     /// Checkpoint to explore.
-    #[arg(long, default_value = "assets/model.safetensors")]
+    #[arg(long, default_value = ui::DEFAULT_MODEL)]
     pub model: PathBuf,
     /// Dataset directory or event-log file the model was trained on.
-    #[arg(long, default_value = "sample_data")]
+    #[arg(long, default_value = ui::DEFAULT_DATA)]
     pub data: PathBuf,
     /// Loader options (behavior order, dataset config, validation policy).
     #[command(flatten)]
     pub load: DataOpts,
     /// Device for retraining from the explorer: `cpu` or `cuda:N`.
-    #[arg(long, default_value = "cpu")]
-    pub device: String,
+    #[arg(long, default_value_t)]
+    pub device: DeviceSpec,
 }
 
 impl ExploreArgs {
     /// The explorer options these flags describe.
-    pub fn options(&self) -> crate::ui::ExploreOptions {
-        let mut o = crate::ui::ExploreOptions::new(&self.model, &self.data);
+    pub fn options(&self) -> ExploreOptions {
+        let mut o = ExploreOptions::new(&self.model, &self.data);
         o.load = self.load.load_options();
-        o.device = self.device.clone();
+        o.device = self.device;
         o
     }
 }
@@ -323,24 +347,16 @@ pub fn main() -> i32 {
 
 fn run(cli: Cli) -> Result<()> {
     match cli.command {
-        None => crate::ui::run(
-            ExploreArgs {
-                model: PathBuf::from("assets/model.safetensors"),
-                data: PathBuf::from("sample_data"),
-                load: DataOpts::default(),
-                device: "cpu".into(),
-            }
-            .options(),
-        ),
+        None => crate::ui::run(ExploreOptions::default()),
         Some(Command::Explore(a)) => crate::ui::run(a.options()),
         Some(Command::Data(cmd)) => data_cmd::run(cmd),
-        Some(Command::Bench(a)) => crate::bench::run(a),
+        Some(Command::Bench(a)) => bench::run(a),
         Some(Command::Grid(a)) => grid::run(a),
-        Some(Command::Train(a)) => model_cmd::run_train(a),
-        Some(Command::Eval(a)) => model_cmd::run_eval(a),
-        Some(Command::Recommend(a)) => model_cmd::run_recommend(a),
-        Some(Command::Explain(a)) => model_cmd::run_explain(a),
-        Some(Command::Export(a)) => model_cmd::run_export(a),
+        Some(Command::Train(a)) => train_cmd::run_train(a),
+        Some(Command::Eval(a)) => query_cmd::run_eval(a),
+        Some(Command::Recommend(a)) => query_cmd::run_recommend(a),
+        Some(Command::Explain(a)) => query_cmd::run_explain(a),
+        Some(Command::Export(a)) => query_cmd::run_export(a),
         Some(Command::Bias(a)) => causal_cmd::run_bias(a),
         Some(Command::Whatif(a)) => causal_cmd::run_whatif(a),
         Some(Command::Report(a)) => causal_cmd::run_report(a),
@@ -349,7 +365,7 @@ fn run(cli: Cli) -> Result<()> {
             Ok(())
         }
         Some(Command::Config { .. }) => {
-            model_cmd::print_default_config();
+            train_cmd::print_default_config();
             Ok(())
         }
         Some(Command::Synth(args)) => args.run(),

@@ -13,6 +13,7 @@ pub mod ids;
 pub mod items;
 pub mod load;
 pub mod pairs;
+pub mod prepare;
 pub mod stats;
 pub mod textscan;
 pub mod userlines;
@@ -24,6 +25,7 @@ use sha2::{Digest, Sha256};
 
 pub use config::{DatasetConfig, ValidPolicy};
 pub use load::{load_dataset, LoadOptions};
+pub use prepare::{carve_validation, prepare_for_training};
 
 /// One behavior's training interactions: unique `(user, item)` pairs sorted by user then item,
 /// with how often each pair occurred in the input (duplicates are counted, not dropped).
@@ -242,6 +244,18 @@ impl Dataset {
     /// The target behavior's training interactions.
     pub fn target_train(&self) -> &Interactions {
         &self.behaviors[self.target()]
+    }
+
+    /// Training-target interactions (unique user–item pairs) per item: the popularity that
+    /// evaluation, bias analysis and the explorer report.
+    pub fn target_popularity(&self) -> Vec<u32> {
+        let mut pop = vec![0u32; self.n_items()];
+        for &(_, i) in &self.target_train().pairs {
+            if let Some(c) = pop.get_mut(i as usize) {
+                *c += 1;
+            }
+        }
+        pop
     }
 
     /// Behavior names, weakest → target.

@@ -44,6 +44,14 @@ pub enum Error {
         /// How to fix it.
         fix: String,
     },
+    /// A sound checkpoint trained on another dataset than the one given: exit code 2. Its own
+    /// variant because the explorer opens on a baseline instead of stopping.
+    #[error("{file}: {problem}\n  fix: {fix}", file = .file.display())]
+    WrongDataset {
+        file: PathBuf,
+        problem: String,
+        fix: String,
+    },
     /// An I/O failure on a named path, with the OS reason and a fix: exit code 2.
     #[error("{path}: {source}\n  fix: {fix}", path = .path.display(), fix = io_fix(.source))]
     Io {
@@ -146,6 +154,7 @@ impl Error {
             Error::BadData { .. }
             | Error::BadArg { .. }
             | Error::BadCheckpoint { .. }
+            | Error::WrongDataset { .. }
             | Error::Io { .. }
             | Error::TooLarge { .. } => 2,
             Error::Cancelled => 130,

@@ -88,10 +88,7 @@ impl EvalTask {
         masked.sort_unstable();
         masked.dedup();
         let mask = Csr::from_sorted_pairs(data.n_users(), &masked, None);
-        let mut popularity = vec![0u32; data.n_items()];
-        for &(_, i) in &data.target_train().pairs {
-            popularity[i as usize] += 1;
-        }
+        let popularity = data.target_popularity();
         let mut order: Vec<usize> = (0..data.n_items()).collect();
         order.sort_by(|&a, &b| popularity[b].cmp(&popularity[a]).then(a.cmp(&b)));
         let head = (data.n_items() as f64 * 0.2).ceil() as usize;

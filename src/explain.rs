@@ -82,13 +82,10 @@ pub struct Explanation {
     /// `⟨P^T_u, Z_i⟩` (for a plain model the whole score; for a rule, its popularity part; for
     /// EASE the whole score `x_u · B_i`).
     pub target_term: f32,
-    /// Expert terms.
     pub experts: Vec<ExpertTerm>,
     /// Evidence terms (for a rule: the behavior tier that ranks the item).
     pub evidence: Vec<EvidenceTerm>,
-    /// `do` confounder terms.
     pub confounders_do: Option<ConfounderTerms>,
-    /// `raw` confounder terms.
     pub confounders_raw: Option<ConfounderTerms>,
     /// User habit stratum and item stratum.
     pub strata: Option<(u32, u32)>,

@@ -4,7 +4,7 @@
 //! with ground truth; [`memory`] estimates what a run needs and stops it early when that is
 //! more than the machine has; the binary in `main.rs` is a thin shell over [`cli`].
 
-pub mod bench;
+pub mod atomic;
 pub mod cli;
 pub mod data;
 pub mod error;

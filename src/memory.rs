@@ -17,7 +17,6 @@ pub use estimate::{Estimate, Shape};
 /// How much memory the process may use, and where that figure came from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Available {
-    /// Bytes.
     pub bytes: u64,
     /// `MemAvailable`, `the cgroup limit` or `--max-memory`.
     pub source: &'static str,
@@ -72,6 +71,21 @@ pub fn available() -> Option<Available> {
         (Some(a), Some(b)) => Some(if b.bytes < a.bytes { b } else { a }),
         (a, b) => a.or(b),
     }
+}
+
+/// Peak resident set size of this process in MiB (`VmHWM`), 0 when unknown.
+pub fn peak_rss_mib() -> f64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("VmHWM:")).and_then(|l| {
+                l.split_whitespace()
+                    .nth(1)
+                    .and_then(|v| v.parse::<f64>().ok())
+            })
+        })
+        .map(|kb| kb / 1024.0)
+        .unwrap_or(0.0)
 }
 
 /// `MemAvailable` of a /proc/meminfo text, in bytes.

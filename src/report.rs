@@ -7,6 +7,7 @@ pub mod svg;
 
 use std::path::Path;
 
+use crate::analysis::ranking::top_k_scored;
 use crate::analysis::{bias, sample};
 use crate::data::stats::DataStats;
 use crate::data::Dataset;
@@ -158,6 +159,23 @@ pub fn build(ranker: &Ranker, data: &Dataset, o: &ReportOptions, out: &Path) -> 
     doc.h(2, "Dataset");
     doc.pre(&DataStats::compute(data).card());
 
+    graph_section(&mut doc, data);
+
+    metrics_section(&mut doc, ranker, data)?;
+
+    if ranker.has_causal() {
+        bias_section(&mut doc, ranker, data, o.k)?;
+    } else {
+        doc.h(2, "Bias");
+        doc.p("This model has no confounder terms (plain or rule): do and raw rank alike.");
+    }
+
+    explanations_section(&mut doc, ranker, data, o.users)?;
+    Ok(doc.finish(&format!("mclmr report: {}", data.name)))
+}
+
+/// The causal graph as SVG and the backdoor verdict.
+fn graph_section(doc: &mut Doc, data: &Dataset) {
     doc.h(2, "Causal graph");
     let names = data.behavior_names();
     let aux: Vec<String> = names[..names.len().saturating_sub(1)].to_vec();
@@ -169,7 +187,10 @@ pub fn build(ranker: &Ranker, data: &Dataset, o: &ReportOptions, out: &Path) -> 
         if verdict.holds { "holds" } else { "fails" },
         verdict.reason
     ));
+}
 
+/// `do` / `raw` metrics and the bias figures of the full-ranking evaluation.
+fn metrics_section(doc: &mut Doc, ranker: &Ranker, data: &Dataset) -> Result<()> {
     doc.h(2, "Metrics on the test split");
     let rep = eval::full_report(ranker, data)?;
     let mut keys: Vec<&String> = rep.do_.keys().collect();
@@ -209,22 +230,23 @@ pub fn build(ranker: &Ranker, data: &Dataset, o: &ReportOptions, out: &Path) -> 
         ],
         &brows,
     );
+    Ok(())
+}
 
-    if ranker.has_causal() {
-        bias_section(&mut doc, ranker, data, o.k)?;
-    } else {
-        doc.h(2, "Bias");
-        doc.p("This model has no confounder terms (plain or rule): do and raw rank alike.");
-    }
-
+/// The score split of the top item of `users` sampled test users.
+fn explanations_section(
+    doc: &mut Doc,
+    ranker: &Ranker,
+    data: &Dataset,
+    users: usize,
+) -> Result<()> {
     doc.h(2, "Explanations of sampled users");
     let mut test_users: Vec<u32> = data.test.iter().map(|&(u, _)| u).collect();
     test_users.dedup();
-    for r in sample::nodes(test_users.len(), o.users, 7) {
+    for r in sample::nodes(test_users.len(), users, 7) {
         let u = test_users[r];
-        let scores = ranker.score_users(&[u], Mode::Do)?;
         let mask = data.target_train().user_items(u);
-        let Some(&i) = eval::metrics::top_k(&scores, 1, &mask).first() else {
+        let Some(&(i, _)) = top_k_scored(ranker, u, Mode::Do, 1, &mask)?.first() else {
             continue;
         };
         let e = explain(ranker, data, u, i);
@@ -249,7 +271,7 @@ pub fn build(ranker: &Ranker, data: &Dataset, o: &ReportOptions, out: &Path) -> 
         rows.push(vec!["raw − do".into(), f4(f64::from(e.raw_minus_do))]);
         doc.table(&["term", "value"], &rows);
     }
-    Ok(doc.finish(&format!("mclmr report: {}", data.name)))
+    Ok(())
 }
 
 fn bias_section(doc: &mut Doc, ranker: &Ranker, data: &Dataset, k: usize) -> Result<()> {

@@ -27,7 +27,7 @@ pub mod widgets;
 pub mod worker;
 
 pub use action::{Action, Screen};
-pub use app::{App, ExploreOptions};
+pub use app::{App, ExploreOptions, DEFAULT_DATA, DEFAULT_MODEL};
 pub use driver::Driver;
 pub use terminal::run;
 

@@ -5,8 +5,9 @@ use assert_cmd::Command;
 use serde_json::Value;
 
 use mclmr::analysis::{bias, whatif};
-use mclmr::cli::model_cmd::{load_data, prepare_for_training};
+use mclmr::cli::model_cmd::load_data;
 use mclmr::cli::DataOpts;
+use mclmr::data::prepare_for_training;
 use mclmr::data::{Csr, Dataset};
 use mclmr::model::{Inference, Mode, Ranker};
 use mclmr::train::checkpoint::{restore, Checkpoint};

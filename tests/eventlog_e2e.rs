@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use candle_core::Device;
-use mclmr::cli::model_cmd::prepare_for_training;
+use mclmr::data::prepare_for_training;
 use mclmr::data::{load_dataset, LoadOptions};
 use mclmr::model::{BackboneKind, Config};
 use mclmr::train::checkpoint::Checkpoint;

@@ -93,15 +93,9 @@ pub fn rbo(a: &[u32], b: &[u32], p: f64) -> f64 {
     x as f64 / k as f64 * pd + (1.0 - p) / p * sum
 }
 
-/// Training-target interactions (unique user–item pairs) per item.
+/// [`Dataset::target_popularity`], under the name the analyses use.
 pub fn popularity(data: &Dataset) -> Vec<u32> {
-    let mut pop = vec![0u32; data.n_items()];
-    for &(_, i) in &data.target_train().pairs {
-        if let Some(c) = pop.get_mut(i as usize) {
-            *c += 1;
-        }
-    }
-    pop
+    data.target_popularity()
 }
 
 /// Mean popularity of a list's items (0 for an empty list).

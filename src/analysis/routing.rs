@@ -126,7 +126,7 @@ pub fn write_gates(inf: &Inference, data: &Dataset, path: &Path) -> Result<()> {
         }
         out.push('\n');
     }
-    crate::train::checkpoint::atomic_write(path, out.as_bytes())
+    crate::atomic::write(path, out.as_bytes())
 }
 
 #[cfg(test)]

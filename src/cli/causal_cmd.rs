@@ -212,6 +212,12 @@ pub fn run_whatif(args: WhatifArgs) -> Result<()> {
         println!("{}", to_json(&w)?);
         return Ok(());
     }
+    print_whatif(&w);
+    Ok(())
+}
+
+/// The text form of a what-if: changed terms, the chosen item, both top-K lists side by side.
+fn print_whatif(w: &whatif::WhatIf) {
     println!(
         "what-if for user {} ({}), re-ranked in {:.1} ms",
         w.user, w.mode, w.millis
@@ -258,7 +264,6 @@ pub fn run_whatif(args: WhatifArgs) -> Result<()> {
     if !w.approximated.is_empty() {
         println!("  approximated: {}", w.approximated.join("; "));
     }
-    Ok(())
 }
 
 /// `mclmr report`
@@ -270,10 +275,7 @@ pub fn run_report(args: ReportArgs) -> Result<()> {
         model_name: args.m.model.display().to_string(),
     };
     let text = crate::report::build(&model.ranker, &data, &opts, &args.out)?;
-    let tmp = args.out.with_extension("tmp");
-    std::fs::write(&tmp, text)
-        .and_then(|()| std::fs::rename(&tmp, &args.out))
-        .map_err(|e| Error::Other(format!("cannot write {}: {e}", args.out.display())))?;
+    crate::atomic::write(&args.out, text.as_bytes())?;
     eprintln!("wrote {}", args.out.display());
     Ok(())
 }

@@ -58,24 +58,7 @@ fn read_frames(
     };
     let mut sizes = Vec::new();
     for file in files {
-        let (part, lines, header) = match ext(file).as_deref() {
-            Some("parquet") => (read_parquet(file)?, None, None),
-            _ => {
-                let tab = ext(file).as_deref() == Some("tsv");
-                let sep = cfg
-                    .separator
-                    .as_deref()
-                    .and_then(separator_byte)
-                    .unwrap_or(if tab { b'\t' } else { b',' });
-                let cols = if cfg.header {
-                    None
-                } else {
-                    cfg.columns.as_deref()
-                };
-                let t = read_csv(file, sep, cols, cfg.bad_rows == BadRows::Skip, notes)?;
-                (t.df, Some(t.lines), t.header)
-            }
-        };
+        let (part, lines, header) = read_part(file, cfg, notes)?;
         let start = df.as_ref().map_or(0, DataFrame::height);
         rows.starts.push(start);
         rows.header = rows.header.or(header);
@@ -97,41 +80,7 @@ fn read_frames(
         };
         df = Some(match df {
             None => part,
-            Some(mut acc) => {
-                let a: Vec<String> = acc
-                    .get_column_names()
-                    .iter()
-                    .map(|s| s.to_string())
-                    .collect();
-                let b: Vec<String> = part
-                    .get_column_names()
-                    .iter()
-                    .map(|s| s.to_string())
-                    .collect();
-                if a != b {
-                    return Err(Error::bad_data(
-                        file,
-                        header,
-                        "the files of the log have different columns",
-                        b.join(","),
-                        format!(
-                            "give every file matched by [events] file the columns of {} ({})",
-                            files[0].display(),
-                            a.join(",")
-                        ),
-                    ));
-                }
-                acc.vstack_mut(&part).map_err(|e| {
-                    Error::bad_data(
-                        file,
-                        None,
-                        "the files of the log have different column types",
-                        e.to_string(),
-                        "store the same columns with the same types in every file",
-                    )
-                })?;
-                acc
-            }
+            Some(acc) => append_part(acc, &part, file, header, &files[0])?,
         });
     }
     if files.len() > 1 {
@@ -150,6 +99,75 @@ fn read_frames(
         rows.lines = None;
     }
     Ok((df, rows))
+}
+
+/// One file of the log: its frame, the line of each row (CSV) and the header's line.
+fn read_part(
+    file: &Path,
+    cfg: &EventsConfig,
+    notes: &mut Vec<String>,
+) -> Result<(DataFrame, Option<Vec<u32>>, Option<usize>)> {
+    Ok(match ext(file).as_deref() {
+        Some("parquet") => (read_parquet(file)?, None, None),
+        _ => {
+            let tab = ext(file).as_deref() == Some("tsv");
+            let sep = cfg
+                .separator
+                .as_deref()
+                .and_then(separator_byte)
+                .unwrap_or(if tab { b'\t' } else { b',' });
+            let cols = if cfg.header {
+                None
+            } else {
+                cfg.columns.as_deref()
+            };
+            let t = read_csv(file, sep, cols, cfg.bad_rows == BadRows::Skip, notes)?;
+            (t.df, Some(t.lines), t.header)
+        }
+    })
+}
+
+/// `acc` with the rows of `part` (a later file of the log) below; both need the same columns.
+fn append_part(
+    mut acc: DataFrame,
+    part: &DataFrame,
+    file: &Path,
+    header: Option<usize>,
+    first: &Path,
+) -> Result<DataFrame> {
+    let a: Vec<String> = acc
+        .get_column_names()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    let b: Vec<String> = part
+        .get_column_names()
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    if a != b {
+        return Err(Error::bad_data(
+            file,
+            header,
+            "the files of the log have different columns",
+            b.join(","),
+            format!(
+                "give every file matched by [events] file the columns of {} ({})",
+                first.display(),
+                a.join(",")
+            ),
+        ));
+    }
+    acc.vstack_mut(part).map_err(|e| {
+        Error::bad_data(
+            file,
+            None,
+            "the files of the log have different column types",
+            e.to_string(),
+            "store the same columns with the same types in every file",
+        )
+    })?;
+    Ok(acc)
 }
 
 /// Reads a plain CSV/TSV (header row, separator from the extension) or Parquet table, every
@@ -198,6 +216,66 @@ pub fn read_event_log(
     let mut notes = Vec::new();
     let (df, rows) = read_frames(files, cfg, &mut notes)?;
     let label = source.display().to_string();
+    let (ts_col, split_col) = find_columns(&df, cfg, &rows)?;
+    let (users, ukeys) = id_column(&df, &cfg.user, "user", &rows, &mut notes)?;
+    let (items, ikeys) = id_column(&df, &cfg.item, "item", &rows, &mut notes)?;
+    let (bkeys, slot, order) = behavior_keys(&df, cfg, behaviors, &rows, &label, &mut notes)?;
+    let target = order.len() - 1;
+    let is_target = |r: usize| bkeys[r].and_then(|k| slot[k]) == Some(target);
+    let log = LogColumns {
+        df: &df,
+        rows: &rows,
+        label: &label,
+        ukeys: &ukeys,
+        ikeys: &ikeys,
+        target_name: &order[target],
+    };
+    let (tag_of, dropped) = assign_splits(
+        &log,
+        cfg,
+        ts_col.as_deref(),
+        split_col.as_deref(),
+        &is_target,
+        &mut notes,
+    )?;
+    let row_slot = |r: usize| bkeys[r].and_then(|b| slot[b]).filter(|_| !dropped[r]);
+    let (out, valid, test) = route_rows(&log, source, &order, &row_slot, &tag_of)?;
+    let item_meta = if cfg.item_columns.is_empty() {
+        None
+    } else {
+        let kept = |r: usize| row_slot(r).is_some();
+        Some(item_meta_from_log(&df, cfg, &items, &ikeys, &kept, &rows)?)
+    };
+    Ok(RawData {
+        behaviors: out,
+        valid: (!valid.pairs.is_empty()).then_some(valid),
+        test,
+        test_do: None,
+        users,
+        items,
+        count: None,
+        notes,
+        item_meta,
+    })
+}
+
+/// What the split and routing steps read of a loaded log.
+struct LogColumns<'a> {
+    df: &'a DataFrame,
+    rows: &'a Rows,
+    label: &'a str,
+    ukeys: &'a [u32],
+    ikeys: &'a [u32],
+    target_name: &'a str,
+}
+
+/// Checks that the user, item, behavior and item-metadata columns exist; returns the timestamp
+/// and split columns, each when the log has it (or the config names it).
+fn find_columns(
+    df: &DataFrame,
+    cfg: &EventsConfig,
+    rows: &Rows,
+) -> Result<(Option<String>, Option<String>)> {
     let names: Vec<String> = df
         .get_column_names()
         .iter()
@@ -240,73 +318,93 @@ pub fn read_event_log(
     if cfg.split == SplitRule::Time && ts_col.is_none() {
         return Err(missing(cfg.timestamp.as_deref().unwrap_or("timestamp")));
     }
+    Ok((ts_col, split_col))
+}
 
-    let (users, ukeys) = id_column(&df, &cfg.user, "user", &rows, &mut notes)?;
-    let (items, ikeys) = id_column(&df, &cfg.item, "item", &rows, &mut notes)?;
-    let (bkeys, slot, order) = behavior_keys(&df, cfg, behaviors, &rows, &label, &mut notes)?;
-    let target = order.len() - 1;
-    let is_target = |r: usize| bkeys[r].and_then(|k| slot[k]) == Some(target);
-    let target_rows: Vec<usize> = (0..bkeys.len()).filter(|&r| is_target(r)).collect();
-    let mut tag_of = vec![Tag::Train; bkeys.len()];
-    let mut dropped = vec![false; bkeys.len()];
-    match (&split_col, cfg.split) {
+/// Train / valid / test of every row (only target rows leave train) and the rows a time split
+/// drops, by the split column, `split = "time"` or the per-user rule.
+fn assign_splits(
+    log: &LogColumns,
+    cfg: &EventsConfig,
+    ts_col: Option<&str>,
+    split_col: Option<&str>,
+    is_target: &dyn Fn(usize) -> bool,
+    notes: &mut Vec<String>,
+) -> Result<(Vec<Tag>, Vec<bool>)> {
+    let (df, rows, label) = (log.df, log.rows, log.label);
+    let n = df.height();
+    let target_rows: Vec<usize> = (0..n).filter(|&r| is_target(r)).collect();
+    let mut tag_of = vec![Tag::Train; n];
+    let mut dropped = vec![false; n];
+    match (split_col, cfg.split) {
         (Some(c), _) => {
-            let tags = split_from_column(&df, c, &target_rows, &rows)?;
+            let tags = split_from_column(df, c, &target_rows, rows)?;
             for (&r, &t) in target_rows.iter().zip(&tags) {
                 tag_of[r] = t;
             }
         }
         (None, SplitRule::Time) => {
-            let col = ts_col.as_deref().unwrap_or("timestamp");
-            let (ts, note) = timestamps(&df, col, None, &rows, true)?;
+            let col = ts_col.unwrap_or("timestamp");
+            let (ts, note) = timestamps(df, col, None, rows, true)?;
             notes.push(format!("{label}: {note}"));
             let note = split_by_time(
                 &ts,
-                &is_target,
+                is_target,
                 cfg,
-                &order[target],
+                log.target_name,
                 &mut tag_of,
                 &mut dropped,
             )?;
             notes.push(format!("{label}: {note}"));
         }
         (None, _) => {
-            let ts = match &ts_col {
+            let ts = match ts_col {
                 Some(c) => {
-                    let (ts, note) = timestamps(&df, c, Some(&target_rows), &rows, false)?;
+                    let (ts, note) = timestamps(df, c, Some(&target_rows), rows, false)?;
                     notes.push(format!("{label}: {note}"));
                     Some(ts)
                 }
                 None => None,
             };
-            let pairs: Vec<(u32, u32)> =
-                target_rows.iter().map(|&r| (ukeys[r], ikeys[r])).collect();
-            let (tags, note) = split_by_rule(&pairs, ts.as_deref(), cfg, &order[target]);
+            let pairs: Vec<(u32, u32)> = target_rows
+                .iter()
+                .map(|&r| (log.ukeys[r], log.ikeys[r]))
+                .collect();
+            let (tags, note) = split_by_rule(&pairs, ts.as_deref(), cfg, log.target_name);
             notes.push(format!("{label}: {note}"));
             for (&r, &t) in target_rows.iter().zip(&tags) {
                 tag_of[r] = t;
             }
         }
     }
+    Ok((tag_of, dropped))
+}
+
+/// The rows sorted into each behavior's training pairs and the valid and test pairs; a behavior
+/// without training events or a log without test events is an error.
+fn route_rows(
+    log: &LogColumns,
+    source: &Path,
+    order: &[String],
+    row_slot: &dyn Fn(usize) -> Option<usize>,
+    tag_of: &[Tag],
+) -> Result<(Vec<RawPairs>, RawPairs, RawPairs)> {
     let mut out: Vec<RawPairs> = order
         .iter()
         .map(|b| RawPairs::new(b.clone(), source))
         .collect();
     let mut valid = RawPairs::new("valid", source);
     let mut test = RawPairs::new("test", source);
-    for (r, b) in bkeys.iter().enumerate() {
-        let Some(s) = b.and_then(|b| slot[b]) else {
+    for (r, tag) in tag_of.iter().enumerate() {
+        let Some(s) = row_slot(r) else {
             continue;
         };
-        if dropped[r] {
-            continue;
-        }
-        let dest = match tag_of[r] {
+        let dest = match tag {
             Tag::Train => &mut out[s],
             Tag::Valid => &mut valid,
             Tag::Test => &mut test,
         };
-        dest.push(ukeys[r], ikeys[r], rows.line(r));
+        dest.push(log.ukeys[r], log.ikeys[r], log.rows.line(r));
     }
     for b in &out {
         if b.pairs.is_empty() {
@@ -324,25 +422,9 @@ pub fn read_event_log(
             source,
             None,
             "missing test split: no target event was assigned to test",
-            &order[target],
+            log.target_name,
             "give users at least 2 distinct target items (split = \"loo\"), use split = \"ratio\" or split = \"time\" with test_from, or add a split column with train/valid/test",
         ));
     }
-    let item_meta = if cfg.item_columns.is_empty() {
-        None
-    } else {
-        let kept = |r: usize| !dropped[r] && bkeys[r].and_then(|b| slot[b]).is_some();
-        Some(item_meta_from_log(&df, cfg, &items, &ikeys, &kept, &rows)?)
-    };
-    Ok(RawData {
-        behaviors: out,
-        valid: (!valid.pairs.is_empty()).then_some(valid),
-        test,
-        test_do: None,
-        users,
-        items,
-        count: None,
-        notes,
-        item_meta,
-    })
+    Ok((out, valid, test))
 }

@@ -76,71 +76,12 @@ pub fn load_dataset(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
             ));
         }
     }
-    let ev = cfg.events.clone().unwrap_or_default();
-    let mut raw = if meta.is_dir() {
-        let layout = cfg.layout.or(cfg.events.as_ref().map(|_| Layout::Events));
-        match layout {
-            Some(Layout::Pairs) => read_split_dir(path, behaviors.as_deref(), Some(false))?,
-            Some(Layout::UserLines) => read_split_dir(path, behaviors.as_deref(), Some(true))?,
-            Some(Layout::Events) => {
-                let (files, source) = eventlog::events_files(path, ev.file.as_deref())?;
-                eventlog::read_event_log(&files, &source, &ev, behaviors.as_deref())?
-            }
-            None => match eventlog::lone_event_log(path)? {
-                Some(file) => {
-                    let mut raw = eventlog::read_event_log(
-                        std::slice::from_ref(&file),
-                        &file,
-                        &ev,
-                        behaviors.as_deref(),
-                    )?;
-                    raw.notes
-                        .push(format!("read the event log {}", file.display()));
-                    raw
-                }
-                None => read_split_dir(path, behaviors.as_deref(), None)?,
-            },
-        }
-    } else if eventlog::is_event_log(path) {
-        eventlog::read_event_log(&[path.to_path_buf()], path, &ev, behaviors.as_deref())?
-    } else {
-        return Err(Error::bad_data(
-            path,
-            None,
-            "not a dataset: expected a directory or a .csv/.tsv/.parquet event log",
-            path.display().to_string(),
-            "pass the directory that holds the pair files (e.g. the folder of buy.txt and test.txt)",
-        ));
-    };
-    let name = cfg.name.clone().unwrap_or_else(|| {
-        // `.` or `..` have no name of their own: use the directory's.
-        let full = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
-        let stem = if meta.is_dir() {
-            full.file_name()
-        } else {
-            full.file_stem()
-        };
-        stem.map_or_else(|| "dataset".into(), |s| s.to_string_lossy().into_owned())
-    });
+    let mut raw = read_raw(path, meta.is_dir(), &cfg, behaviors.as_deref())?;
+    let name = dataset_name(path, meta.is_dir(), &cfg);
     let mut metas: Vec<RawItemMeta> = raw.item_meta.take().into_iter().collect();
     let mut item_notes = Vec::new();
     if let Some(f) = &cfg.items {
-        let base = if meta.is_dir() {
-            path.to_path_buf()
-        } else {
-            path.parent().unwrap_or(Path::new(".")).to_path_buf()
-        };
-        let file = base.join(f);
-        if !file.is_file() {
-            return Err(Error::bad_data(
-                &file,
-                None,
-                "item metadata file does not exist",
-                f.display().to_string(),
-                "fix `items` in dataset.toml (a CSV or Parquet file with an `item` column, relative to the dataset directory), or remove the key",
-            ));
-        }
-        metas.push(read_items_file(&file, &mut item_notes)?);
+        metas.push(read_items_of(path, meta.is_dir(), f, &mut item_notes)?);
     }
     let settings = Settings {
         valid: opts.valid_policy.or(cfg.valid).unwrap_or_default(),
@@ -158,6 +99,92 @@ pub fn load_dataset(path: &Path, opts: &LoadOptions) -> Result<Dataset> {
     Ok(ds)
 }
 
+/// The raw pairs of the dataset at `path`, by its layout: configured, an event log named by
+/// `[events]`, a lone event log in the directory, or pair / per-user line files.
+fn read_raw(
+    path: &Path,
+    is_dir: bool,
+    cfg: &DatasetConfig,
+    behaviors: Option<&[String]>,
+) -> Result<RawData> {
+    let ev = cfg.events.clone().unwrap_or_default();
+    let raw = if is_dir {
+        let layout = cfg.layout.or(cfg.events.as_ref().map(|_| Layout::Events));
+        match layout {
+            Some(Layout::Pairs) => read_split_dir(path, behaviors, Some(false))?,
+            Some(Layout::UserLines) => read_split_dir(path, behaviors, Some(true))?,
+            Some(Layout::Events) => {
+                let (files, source) = eventlog::events_files(path, ev.file.as_deref())?;
+                eventlog::read_event_log(&files, &source, &ev, behaviors)?
+            }
+            None => match eventlog::lone_event_log(path)? {
+                Some(file) => {
+                    let mut raw = eventlog::read_event_log(
+                        std::slice::from_ref(&file),
+                        &file,
+                        &ev,
+                        behaviors,
+                    )?;
+                    raw.notes
+                        .push(format!("read the event log {}", file.display()));
+                    raw
+                }
+                None => read_split_dir(path, behaviors, None)?,
+            },
+        }
+    } else if eventlog::is_event_log(path) {
+        eventlog::read_event_log(&[path.to_path_buf()], path, &ev, behaviors)?
+    } else {
+        return Err(Error::bad_data(
+            path,
+            None,
+            "not a dataset: expected a directory or a .csv/.tsv/.parquet event log",
+            path.display().to_string(),
+            "pass the directory that holds the pair files (e.g. the folder of buy.txt and test.txt)",
+        ));
+    };
+    Ok(raw)
+}
+
+/// `name` from dataset.toml, else the directory's (or the file's) name.
+fn dataset_name(path: &Path, is_dir: bool, cfg: &DatasetConfig) -> String {
+    cfg.name.clone().unwrap_or_else(|| {
+        // `.` or `..` have no name of their own: use the directory's.
+        let full = std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf());
+        let stem = if is_dir {
+            full.file_name()
+        } else {
+            full.file_stem()
+        };
+        stem.map_or_else(|| "dataset".into(), |s| s.to_string_lossy().into_owned())
+    })
+}
+
+/// The `items` file of dataset.toml, relative to the dataset directory (or the log's).
+fn read_items_of(
+    path: &Path,
+    is_dir: bool,
+    f: &Path,
+    notes: &mut Vec<String>,
+) -> Result<RawItemMeta> {
+    let base = if is_dir {
+        path.to_path_buf()
+    } else {
+        path.parent().unwrap_or(Path::new(".")).to_path_buf()
+    };
+    let file = base.join(f);
+    if !file.is_file() {
+        return Err(Error::bad_data(
+                &file,
+                None,
+                "item metadata file does not exist",
+                f.display().to_string(),
+                "fix `items` in dataset.toml (a CSV or Parquet file with an `item` column, relative to the dataset directory), or remove the key",
+            ));
+    }
+    read_items_file(&file, notes)
+}
+
 /// Policies applied by [`assemble`].
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Settings {
@@ -172,8 +199,8 @@ pub struct Settings {
 /// Turns raw pairs into a [`Dataset`]: dense ids (declared universe or observed ids), the
 /// validation policy, cold validation pairs dropped, cold test pairs an error (or dropped),
 /// test pairs that are also training target pairs dropped, duplicates counted.
-pub fn assemble(raw: RawData, name: String, source: PathBuf, s: Settings) -> Result<Dataset> {
-    let mut notes = raw.notes;
+pub fn assemble(mut raw: RawData, name: String, source: PathBuf, s: Settings) -> Result<Dataset> {
+    let mut notes = std::mem::take(&mut raw.notes);
     let all: Vec<&RawPairs> = raw
         .behaviors
         .iter()
@@ -181,37 +208,8 @@ pub fn assemble(raw: RawData, name: String, source: PathBuf, s: Settings) -> Res
         .chain(std::iter::once(&raw.test))
         .chain(raw.test_do.iter())
         .collect();
-    let numeric = raw.users == KeySpace::Numeric && raw.items == KeySpace::Numeric;
-    let (users, items) = match &raw.count {
-        Some(c) if numeric => {
-            let (u, i, note) = declared_universe(c, s.id_base, &all)?;
-            notes.extend(note);
-            notes.extend(super::ids::unused_note(&u, &i, &all));
-            (u, i)
-        }
-        _ => (
-            IdMap::observed(
-                &raw.users,
-                all.iter().flat_map(|r| r.pairs.iter().map(|p| p.0)),
-            ),
-            IdMap::observed(
-                &raw.items,
-                all.iter().flat_map(|r| r.pairs.iter().map(|p| p.1)),
-            ),
-        ),
-    };
-    let dense = |r: &RawPairs| -> Result<Vec<(u32, u32)>> {
-        r.pairs
-            .iter()
-            .map(|&(u, i)| match (users.get(u), items.get(i)) {
-                (Some(u), Some(i)) => Ok((u, i)),
-                _ => Err(Error::Other(format!(
-                    "internal: id outside the universe in {}",
-                    r.file.display()
-                ))),
-            })
-            .collect()
-    };
+    let (users, items) = id_maps(&raw, &all, s.id_base, &mut notes)?;
+    let dense = |r: &RawPairs| dense_pairs(r, &users, &items);
     let mut behaviors = Vec::with_capacity(raw.behaviors.len());
     for r in &raw.behaviors {
         let b = Interactions::from_raw(r.name.clone(), dense(r)?);
@@ -224,64 +222,32 @@ pub fn assemble(raw: RawData, name: String, source: PathBuf, s: Settings) -> Res
         }
         behaviors.push(b);
     }
-    let Some(target) = behaviors.pop() else {
+    let Some(mut target) = behaviors.pop() else {
         return Err(Error::Other("internal: no behavior was read".into()));
     };
-    let tname = target.name.clone();
-    let mut target = target;
-    let mut held_out = 0;
-    let mut valid = Vec::new();
-    if let Some(r) = &raw.valid {
-        if s.valid == ValidPolicy::Skip {
+    let (mut valid, held_out) = match &raw.valid {
+        Some(r) if s.valid == ValidPolicy::Skip => {
             notes.push(format!(
                 "{}: skipped (valid = skip): no validation split",
                 label(r)
             ));
-        } else {
-            valid = dedup(dense(r)?, r, &mut notes);
-            let overlap = valid
-                .iter()
-                .filter(|p| target.pairs.binary_search(p).is_ok())
-                .count();
-            if overlap > 0 && s.valid == ValidPolicy::Holdout {
-                let (pairs, counts) = target
-                    .pairs
-                    .iter()
-                    .zip(&target.counts)
-                    .filter(|(p, _)| valid.binary_search(p).is_err())
-                    .unzip();
-                target.pairs = pairs;
-                target.counts = counts;
-                held_out = overlap;
-                notes.push(format!(
-                    "{}: {overlap} of {} pairs were also training `{tname}` pairs; held out of training ({} training `{tname}` pairs left)",
-                    label(r), valid.len(), target.len()
-                ));
-            } else if overlap > 0 {
-                notes.push(format!(
-                    "{}: {overlap} of {} pairs are also training `{tname}` pairs and stay in training (valid = keep): validation is not held out",
-                    label(r), valid.len()
-                ));
-            }
+            (Vec::new(), 0)
         }
-    }
+        Some(r) => {
+            let valid = dedup(dense(r)?, r, &mut notes);
+            let held_out = hold_out(&mut target, &valid, r, s.valid, &mut notes);
+            (valid, held_out)
+        }
+        None => (Vec::new(), 0),
+    };
     behaviors.push(target);
     let (user_seen, item_seen) = seen(&behaviors, users.len(), items.len());
     let seen = Seen {
         users: user_seen,
         items: item_seen,
     };
-    let warm = |p: &(u32, u32)| seen.warm(p);
     if let Some(r) = &raw.valid {
-        let before = valid.len();
-        valid.retain(warm);
-        if valid.len() < before {
-            notes.push(format!(
-                "{}: {} pairs dropped: their user or item has no training interaction",
-                label(r),
-                before - valid.len()
-            ));
-        }
+        drop_cold(&mut valid, r, &seen, &mut notes);
     }
     let train = &behaviors[behaviors.len() - 1];
     let ids = (&users, &items);
@@ -311,6 +277,101 @@ pub fn assemble(raw: RawData, name: String, source: PathBuf, s: Settings) -> Res
     );
     ds.held_out = held_out;
     Ok(ds)
+}
+
+/// The pairs of `r` in dense ids.
+fn dense_pairs(r: &RawPairs, users: &IdMap, items: &IdMap) -> Result<Vec<(u32, u32)>> {
+    r.pairs
+        .iter()
+        .map(|&(u, i)| match (users.get(u), items.get(i)) {
+            (Some(u), Some(i)) => Ok((u, i)),
+            _ => Err(Error::Other(format!(
+                "internal: id outside the universe in {}",
+                r.file.display()
+            ))),
+        })
+        .collect()
+}
+
+/// Drops validation pairs whose user or item has no training interaction, with a note.
+fn drop_cold(valid: &mut Vec<(u32, u32)>, r: &RawPairs, seen: &Seen, notes: &mut Vec<String>) {
+    let before = valid.len();
+    valid.retain(|p| seen.warm(p));
+    if valid.len() < before {
+        notes.push(format!(
+            "{}: {} pairs dropped: their user or item has no training interaction",
+            label(r),
+            before - valid.len()
+        ));
+    }
+}
+
+/// Dense user and item ids: the declared universe of `count.txt` for numeric ids, else the ids
+/// the files use.
+fn id_maps(
+    raw: &RawData,
+    all: &[&RawPairs],
+    id_base: Option<u8>,
+    notes: &mut Vec<String>,
+) -> Result<(IdMap, IdMap)> {
+    let numeric = raw.users == KeySpace::Numeric && raw.items == KeySpace::Numeric;
+    Ok(match &raw.count {
+        Some(c) if numeric => {
+            let (u, i, note) = declared_universe(c, id_base, all)?;
+            notes.extend(note);
+            notes.extend(super::ids::unused_note(&u, &i, all));
+            (u, i)
+        }
+        _ => (
+            IdMap::observed(
+                &raw.users,
+                all.iter().flat_map(|r| r.pairs.iter().map(|p| p.0)),
+            ),
+            IdMap::observed(
+                &raw.items,
+                all.iter().flat_map(|r| r.pairs.iter().map(|p| p.1)),
+            ),
+        ),
+    })
+}
+
+/// Applies `valid = holdout | keep` to validation pairs that are also training target pairs:
+/// removes them from `target` (holdout) or says they stay; returns how many were held out.
+fn hold_out(
+    target: &mut Interactions,
+    valid: &[(u32, u32)],
+    r: &RawPairs,
+    policy: ValidPolicy,
+    notes: &mut Vec<String>,
+) -> usize {
+    let tname = target.name.clone();
+    let overlap = valid
+        .iter()
+        .filter(|p| target.pairs.binary_search(p).is_ok())
+        .count();
+    if overlap > 0 && policy == ValidPolicy::Holdout {
+        let (pairs, counts) = target
+            .pairs
+            .iter()
+            .zip(&target.counts)
+            .filter(|(p, _)| valid.binary_search(p).is_err())
+            .unzip();
+        target.pairs = pairs;
+        target.counts = counts;
+        notes.push(format!(
+            "{}: {overlap} of {} pairs were also training `{tname}` pairs; held out of training ({} training `{tname}` pairs left)",
+            label(r), valid.len(), target.len()
+        ));
+        overlap
+    } else {
+        if overlap > 0 {
+            notes.push(format!(
+                "{}: {overlap} of {} pairs are also training `{tname}` pairs and stay in training (valid = keep): validation is not held out",
+                label(r), valid.len()
+            ));
+        }
+        0
+    }
 }
 
 /// A test split: cold pairs are an error (first one, by line) or dropped; duplicates and pairs

@@ -150,20 +150,7 @@ pub fn read_split_dir(
         file(&target)
     };
     let train_bytes = read_file(&train_path)?;
-    let ul = match user_lines {
-        Some(v) => v,
-        None => {
-            let v = userlines::sniff(&train_bytes);
-            if v {
-                notes.push(format!(
-                    "{}: lines hold several items, read as per-user line files `user item item …` \
-                     (set layout = \"pairs\" in dataset.toml if this is wrong)",
-                    train_path.file_name().unwrap_or_default().to_string_lossy()
-                ));
-            }
-            v
-        }
-    };
+    let ul = user_lines.unwrap_or_else(|| sniff_user_lines(&train_path, &train_bytes, &mut notes));
     let parse = |path: &Path, name: &str, bytes: &[u8]| {
         if ul {
             userlines::parse_user_lines(path, name, bytes)
@@ -184,26 +171,13 @@ pub fn read_split_dir(
         let other = read_file(&file(&target))?;
         if other != train_bytes {
             let o = parse(&file(&target), &target, &other)?;
-            if sorted_set(&o.pairs) != sorted_set(&train.pairs) {
-                notes.push(format!(
-                    "train.txt ({} pairs) and {target}.txt ({} pairs) differ: train.txt is used as \
-                     the training split of `{target}`",
-                    train.pairs.len(),
-                    o.pairs.len()
-                ));
-            }
+            notes.extend(train_mismatch(&train, &o, &target));
         }
     }
     raw_behaviors.push(train);
     let valid = match (has("valid"), has("validation")) {
-        (true, both) => {
-            if both {
-                notes.push("valid.txt and validation.txt both exist: valid.txt is used".into());
-            }
-            Some(read("valid", "valid")?)
-        }
-        (false, true) => Some(read("valid", "validation")?),
         (false, false) => None,
+        (valid, validation) => Some(read_valid(valid, validation, &read, &mut notes)?),
     };
     if !has("test") {
         return Err(Error::bad_data(
@@ -235,6 +209,44 @@ pub fn read_split_dir(
         count,
         notes,
         item_meta: None,
+    })
+}
+
+/// `valid.txt`, else `validation.txt` (with a note when both exist).
+fn read_valid(
+    valid: bool,
+    validation: bool,
+    read: &dyn Fn(&str, &str) -> Result<RawPairs>,
+    notes: &mut Vec<String>,
+) -> Result<RawPairs> {
+    if valid && validation {
+        notes.push("valid.txt and validation.txt both exist: valid.txt is used".into());
+    }
+    read("valid", if valid { "valid" } else { "validation" })
+}
+
+/// True when the training file holds several items per line (per-user line files), with a note.
+fn sniff_user_lines(train_path: &Path, bytes: &[u8], notes: &mut Vec<String>) -> bool {
+    let v = userlines::sniff(bytes);
+    if v {
+        notes.push(format!(
+            "{}: lines hold several items, read as per-user line files `user item item …` \
+             (set layout = \"pairs\" in dataset.toml if this is wrong)",
+            train_path.file_name().unwrap_or_default().to_string_lossy()
+        ));
+    }
+    v
+}
+
+/// The note for a `train.txt` whose pairs differ from `<target>.txt`'s (train.txt wins).
+fn train_mismatch(train: &RawPairs, other: &RawPairs, target: &str) -> Option<String> {
+    (sorted_set(&other.pairs) != sorted_set(&train.pairs)).then(|| {
+        format!(
+            "train.txt ({} pairs) and {target}.txt ({} pairs) differ: train.txt is used as \
+             the training split of `{target}`",
+            train.pairs.len(),
+            other.pairs.len()
+        )
     })
 }
 

@@ -88,9 +88,7 @@ impl Estimate {
 pub struct Shape {
     /// Dataset name, for messages.
     pub name: String,
-    /// Users.
     pub users: usize,
-    /// Items.
     pub items: usize,
     /// Training interactions per behavior, weakest → target (the target's training split).
     pub pairs: Vec<usize>,

@@ -4,7 +4,7 @@
 //! sizes no real file here has (`mclmr synth --event-log 10000000`). Not a causal model: items
 //! are drawn from a skewed popularity, behaviors with UserBehavior's shares.
 
-use std::io::{BufWriter, Write};
+use std::io::Write;
 use std::path::Path;
 
 use rand::rngs::StdRng;
@@ -51,8 +51,24 @@ pub fn write_event_log(
     }
     std::fs::create_dir_all(dir).map_err(|e| Error::io(dir, e))?;
     let path = dir.join("events.csv");
-    let file = std::fs::File::create(&path).map_err(|e| Error::io(&path, e))?;
-    let mut out = BufWriter::with_capacity(1 << 20, file);
+    crate::atomic::write_with(&path, |out| write_events(out, rows, users, items, seed))?;
+    let toml = dir.join("dataset.toml");
+    crate::atomic::write(&toml, EVENT_LOG_TOML.as_bytes())?;
+    Ok(format!(
+        "wrote {} ({rows} events, {users} users, {items} items, seed {seed}) and {}",
+        path.display(),
+        toml.display()
+    ))
+}
+
+/// The seeded event rows, one `user,item,category,behavior,timestamp` line each.
+fn write_events(
+    out: &mut dyn Write,
+    rows: u64,
+    users: usize,
+    items: usize,
+    seed: u64,
+) -> std::io::Result<()> {
     let mut rng = StdRng::seed_from_u64(seed);
     let start: u64 = 1_511_658_000;
     // Nine days, as in the full UserBehavior file.
@@ -77,17 +93,10 @@ pub fn write_event_log(
         }
         let t = start + r * span / rows;
         line.clear();
-        writeln!(line, "{u},{i},{c},{b},{t}").map_err(|e| Error::io(&path, e))?;
-        out.write_all(&line).map_err(|e| Error::io(&path, e))?;
+        writeln!(line, "{u},{i},{c},{b},{t}")?;
+        out.write_all(&line)?;
     }
-    out.flush().map_err(|e| Error::io(&path, e))?;
-    let toml = dir.join("dataset.toml");
-    std::fs::write(&toml, EVENT_LOG_TOML).map_err(|e| Error::io(&toml, e))?;
-    Ok(format!(
-        "wrote {} ({rows} events, {users} users, {items} items, seed {seed}) and {}",
-        path.display(),
-        toml.display()
-    ))
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,10 +1,9 @@
 //! Writes a generated dataset in the pair-file layout (1-based ids, `user item` per line, sorted,
-//! LF) plus its ground truth under `truth/`. Every file is written as `name.tmp` and renamed, so
-//! a reader never sees a half-written file.
+//! LF) plus its ground truth under `truth/`. Every file is written atomically
+//! ([`crate::atomic`]), so a reader never sees a half-written file.
 
 use std::fmt::Write as _;
 use std::fs;
-use std::io::Write as _;
 use std::path::Path;
 
 use super::model::{Logs, World};
@@ -14,18 +13,6 @@ use crate::error::{Error, Result};
 /// The dataset config written beside the pair files (the loader rejects unknown keys).
 const DATASET_TOML: &str =
     "name = \"synthetic\"\nlayout = \"pairs\"\nbehaviors = [\"view\", \"cart\", \"buy\"]\n";
-
-/// Writes `bytes` to `path` atomically (temporary file, then rename).
-pub(super) fn write_atomic(path: &Path, bytes: &[u8]) -> Result<()> {
-    let mut tmp = path.as_os_str().to_owned();
-    tmp.push(".tmp");
-    let tmp = Path::new(&tmp);
-    let mut file = fs::File::create(tmp).map_err(|e| Error::io(tmp, e))?;
-    file.write_all(bytes).map_err(|e| Error::io(tmp, e))?;
-    file.sync_all().map_err(|e| Error::io(tmp, e))?;
-    drop(file);
-    fs::rename(tmp, path).map_err(|e| Error::io(path, e))
-}
 
 /// 0-based pairs as 1-based `user item` lines.
 pub(super) fn pairs_text(pairs: &[(u32, u32)]) -> String {
@@ -89,11 +76,11 @@ pub(super) fn write_all(
         ("test_do.txt", &logs.test_do),
     ];
     for (name, pairs) in files {
-        write_atomic(&out.join(name), pairs_text(pairs).as_bytes())?;
+        crate::atomic::write(&out.join(name), pairs_text(pairs).as_bytes())?;
     }
     let count = format!("{{\"user\": {}, \"item\": {}}}\n", cfg.users, cfg.items);
-    write_atomic(&out.join("count.txt"), count.as_bytes())?;
-    write_atomic(&out.join("dataset.toml"), DATASET_TOML.as_bytes())?;
+    crate::atomic::write(&out.join("count.txt"), count.as_bytes())?;
+    crate::atomic::write(&out.join("dataset.toml"), DATASET_TOML.as_bytes())?;
     let habit_name = |t: usize| cfg.habits[t].name.as_str();
     let kind_name = |t: usize| cfg.kinds[t].name.as_str();
     let quality: String = (world.quality.iter().enumerate())
@@ -112,7 +99,7 @@ pub(super) fn write_all(
         ("README.md", readme(seed, cfg, summary)),
     ];
     for (name, text) in truth_files {
-        write_atomic(&truth.join(name), text.as_bytes())?;
+        crate::atomic::write(&truth.join(name), text.as_bytes())?;
     }
     Ok(())
 }

@@ -6,7 +6,6 @@
 //! tensor's shape, and turns each failure into [`Error::BadCheckpoint`] with a fix.
 
 use std::collections::{BTreeMap, HashMap};
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use candle_core::{DType, Device, Tensor};
@@ -33,17 +32,13 @@ pub struct Meta {
     pub dataset: String,
     /// Dataset fingerprint.
     pub fingerprint: String,
-    /// Users.
     pub n_users: usize,
-    /// Items.
     pub n_items: usize,
     /// Behaviors, weakest → target.
     pub behaviors: Vec<String>,
-    /// Seed.
     pub seed: u64,
     /// Best (saved) epoch.
     pub best_epoch: usize,
-    /// Epochs run.
     pub epochs_run: usize,
     /// How training ended.
     pub status: String,
@@ -115,36 +110,6 @@ pub fn checksum(tensors: &BTreeMap<String, Tensor>) -> Result<String> {
         .iter()
         .map(|b| format!("{b:02x}"))
         .collect())
-}
-
-/// Writes `bytes` to `path` atomically: temporary file beside it, fsync, rename.
-pub fn atomic_write(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = match path.parent() {
-        Some(p) if !p.as_os_str().is_empty() => p.to_path_buf(),
-        _ => PathBuf::from("."),
-    };
-    if !dir.is_dir() {
-        return Err(Error::bad_arg(
-            "output directory does not exist",
-            dir.display().to_string(),
-            "create the directory first or choose another --out path",
-        ));
-    }
-    let name = path
-        .file_name()
-        .map(|n| n.to_string_lossy().to_string())
-        .unwrap_or_else(|| "out".into());
-    let tmp = dir.join(format!(".{name}.tmp-{}", std::process::id()));
-    let write = || -> std::io::Result<()> {
-        let mut f = std::fs::File::create(&tmp)?;
-        f.write_all(bytes)?;
-        f.sync_all()?;
-        std::fs::rename(&tmp, path)
-    };
-    write().map_err(|e| {
-        let _ = std::fs::remove_file(&tmp);
-        Error::io(path, e)
-    })
 }
 
 impl Checkpoint {
@@ -262,105 +227,34 @@ impl Checkpoint {
         meta.insert("checksum".into(), checksum(&tensors)?);
         let bytes = safetensors::serialize(tensors.iter(), Some(meta))
             .map_err(|e| Error::Other(format!("cannot serialise checkpoint: {e}")))?;
-        atomic_write(path, &bytes)
+        crate::atomic::write(path, &bytes)
     }
 
     /// Reads and verifies a checkpoint file (format, checksum, config).
     pub fn load(path: &Path) -> Result<Self> {
-        if path.is_dir() {
-            return Err(bad(
-                path,
-                "is a directory, not a checkpoint file",
-                "pass the .safetensors file written by `mclmr train --out`",
-            ));
-        }
-        let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
-        let fix_corrupt = "the file is truncated or not an mclmr checkpoint; copy it again or retrain with `mclmr train`";
-        let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| {
-            bad(
-                path,
-                format!("cannot read the safetensors header ({e})"),
-                fix_corrupt,
-            )
-        })?;
-        let md = header.metadata().clone().unwrap_or_default();
+        let (md, tensors) = read_verified(path)?;
         let get = |k: &str| {
             md.get(k)
-                .ok_or_else(|| bad(path, format!("metadata has no `{k}` entry"), fix_corrupt))
+                .ok_or_else(|| bad(path, format!("metadata has no `{k}` entry"), FIX_CORRUPT))
         };
-        let format = get("format")?;
-        if format != FORMAT {
-            return Err(bad(
-                path,
-                format!("unsupported checkpoint format `{format}` (expected `{FORMAT}`)"),
-                "retrain the model with this version of mclmr",
-            ));
-        }
-        let raw = candle_core::safetensors::load_buffer(&bytes, &Device::Cpu)
-            .map_err(|e| bad(path, format!("cannot read the tensors ({e})"), fix_corrupt))?;
-        let tensors: BTreeMap<String, Tensor> = raw.into_iter().collect();
-        let sum = checksum(&tensors)?;
-        if &sum != get("checksum")? {
-            return Err(bad(
-                path,
-                "content checksum mismatch: the weights were altered or damaged",
-                fix_corrupt,
-            ));
-        }
         let config = Config::from_stored_toml(get("config")?, path)?;
         let meta: Meta = serde_json::from_str(get("meta")?)
-            .map_err(|e| bad(path, format!("bad metadata ({e})"), fix_corrupt))?;
+            .map_err(|e| bad(path, format!("bad metadata ({e})"), FIX_CORRUPT))?;
         let strata = |k: &str| -> Result<Option<Strata>> {
             md.get(k)
                 .map(|s| {
                     serde_json::from_str(s)
-                        .map_err(|e| bad(path, format!("bad strata metadata ({e})"), fix_corrupt))
+                        .map_err(|e| bad(path, format!("bad strata metadata ({e})"), FIX_CORRUPT))
                 })
                 .transpose()
         };
         let user_strata = strata("strata_user")?;
         let item_strata = strata("strata_item")?;
-        let pick = |prefix: &str| -> BTreeMap<String, Tensor> {
-            tensors
-                .iter()
-                .filter_map(|(k, t)| k.strip_prefix(prefix).map(|n| (n.to_string(), t.clone())))
-                .collect()
-        };
-        let params = pick("param.");
-        let resume = match md.get("resume") {
-            None => None,
-            Some(s) => {
-                let rm: ResumeMeta = serde_json::from_str(s)
-                    .map_err(|e| bad(path, format!("bad resume metadata ({e})"), fix_corrupt))?;
-                let adam: BTreeMap<String, Tensor> = tensors
-                    .iter()
-                    .filter_map(|(k, t)| {
-                        k.strip_prefix("resume.")
-                            .filter(|n| n.starts_with("adam."))
-                            .map(|n| (n.to_string(), t.clone()))
-                    })
-                    .collect();
-                Some(ResumeState {
-                    epoch: rm.epoch,
-                    params: pick("resume.param."),
-                    adam_step: rm.adam_step,
-                    adam,
-                    best: rm.has_best.then(|| pick("resume.best.")),
-                    best_epoch: rm.best_epoch,
-                    best_score: if rm.has_best {
-                        rm.best_score
-                    } else {
-                        f64::NEG_INFINITY
-                    },
-                    bad_evals: rm.bad_evals,
-                    history: meta.history.clone(),
-                })
-            }
-        };
+        let resume = resume_state(&md, &tensors, &meta, path)?;
         Ok(Checkpoint {
             config,
             meta,
-            params,
+            params: with_prefix(&tensors, "param."),
             user_strata,
             item_strata,
             resume,
@@ -371,9 +265,9 @@ impl Checkpoint {
     pub fn check_dataset(&self, path: &Path, data: &Dataset) -> Result<()> {
         let fp = data.fingerprint();
         if fp != self.meta.fingerprint {
-            return Err(bad(
-                path,
-                format!(
+            return Err(Error::WrongDataset {
+                file: path.to_path_buf(),
+                problem: format!(
                     "trained on dataset `{}` (fingerprint {}, {} users, {} items, behaviors {}) but the given data is `{}` (fingerprint {fp}, {} users, {} items, behaviors {})",
                     self.meta.dataset,
                     self.meta.fingerprint,
@@ -385,11 +279,104 @@ impl Checkpoint {
                     data.n_items(),
                     data.behavior_names().join(",")
                 ),
-                "pass the --data directory (and --behaviors) the model was trained with, or retrain on this data",
-            ));
+                fix: "pass the --data directory (and --behaviors) the model was trained with, or \
+                      retrain on this data"
+                    .into(),
+            });
         }
         Ok(())
     }
+}
+
+const FIX_CORRUPT: &str =
+    "the file is truncated or not an mclmr checkpoint; copy it again or retrain with `mclmr train`";
+
+/// The metadata and tensors of a checkpoint file whose format and checksum are right.
+fn read_verified(path: &Path) -> Result<(HashMap<String, String>, BTreeMap<String, Tensor>)> {
+    if path.is_dir() {
+        return Err(bad(
+            path,
+            "is a directory, not a checkpoint file",
+            "pass the .safetensors file written by `mclmr train --out`",
+        ));
+    }
+    let bytes = std::fs::read(path).map_err(|e| Error::io(path, e))?;
+    let (_, header) = safetensors::SafeTensors::read_metadata(&bytes).map_err(|e| {
+        bad(
+            path,
+            format!("cannot read the safetensors header ({e})"),
+            FIX_CORRUPT,
+        )
+    })?;
+    let md = header.metadata().clone().unwrap_or_default();
+    let get = |k: &str| {
+        md.get(k)
+            .ok_or_else(|| bad(path, format!("metadata has no `{k}` entry"), FIX_CORRUPT))
+    };
+    let format = get("format")?;
+    if format != FORMAT {
+        return Err(bad(
+            path,
+            format!("unsupported checkpoint format `{format}` (expected `{FORMAT}`)"),
+            "retrain the model with this version of mclmr",
+        ));
+    }
+    let raw = candle_core::safetensors::load_buffer(&bytes, &Device::Cpu)
+        .map_err(|e| bad(path, format!("cannot read the tensors ({e})"), FIX_CORRUPT))?;
+    let tensors: BTreeMap<String, Tensor> = raw.into_iter().collect();
+    if checksum(&tensors)? != *get("checksum")? {
+        return Err(bad(
+            path,
+            "content checksum mismatch: the weights were altered or damaged",
+            FIX_CORRUPT,
+        ));
+    }
+    Ok((md, tensors))
+}
+
+/// The tensors named `<prefix><name>`, under `<name>`.
+fn with_prefix(tensors: &BTreeMap<String, Tensor>, prefix: &str) -> BTreeMap<String, Tensor> {
+    tensors
+        .iter()
+        .filter_map(|(k, t)| k.strip_prefix(prefix).map(|n| (n.to_string(), t.clone())))
+        .collect()
+}
+
+/// The state `mclmr train --resume` continues from, when the checkpoint holds one.
+fn resume_state(
+    md: &HashMap<String, String>,
+    tensors: &BTreeMap<String, Tensor>,
+    meta: &Meta,
+    path: &Path,
+) -> Result<Option<ResumeState>> {
+    let Some(s) = md.get("resume") else {
+        return Ok(None);
+    };
+    let rm: ResumeMeta = serde_json::from_str(s)
+        .map_err(|e| bad(path, format!("bad resume metadata ({e})"), FIX_CORRUPT))?;
+    let adam: BTreeMap<String, Tensor> = tensors
+        .iter()
+        .filter_map(|(k, t)| {
+            k.strip_prefix("resume.")
+                .filter(|n| n.starts_with("adam."))
+                .map(|n| (n.to_string(), t.clone()))
+        })
+        .collect();
+    Ok(Some(ResumeState {
+        epoch: rm.epoch,
+        params: with_prefix(tensors, "resume.param."),
+        adam_step: rm.adam_step,
+        adam,
+        best: rm.has_best.then(|| with_prefix(tensors, "resume.best.")),
+        best_epoch: rm.best_epoch,
+        best_score: if rm.has_best {
+            rm.best_score
+        } else {
+            f64::NEG_INFINITY
+        },
+        bad_evals: rm.bad_evals,
+        history: meta.history.clone(),
+    }))
 }
 
 /// Compact JSON of a metadata value (these types always serialise).
@@ -399,11 +386,9 @@ fn to_json<T: Serialize>(v: &T) -> String {
 
 /// A checkpoint turned back into something that ranks.
 pub struct LoadedModel {
-    /// The checkpoint.
     pub checkpoint: Checkpoint,
     /// The network (None for rules).
     pub net: Option<Net>,
-    /// The ranker.
     pub ranker: Ranker,
     /// Where it came from.
     pub path: PathBuf,

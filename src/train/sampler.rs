@@ -8,7 +8,7 @@
 
 use rand::rngs::StdRng;
 use rand::seq::SliceRandom;
-use rand::{Rng, SeedableRng};
+use rand::Rng;
 
 use crate::data::{Csr, Dataset};
 use crate::model::batch::{Batch, Triples, NO_ITEM};
@@ -26,10 +26,7 @@ pub struct Sampler {
     conversion: bool,
 }
 
-/// The RNG of one epoch.
-pub fn epoch_rng(seed: u64, epoch: usize) -> StdRng {
-    StdRng::seed_from_u64(seed ^ (epoch as u64).wrapping_mul(0x9E37_79B9_7F4A_7C15))
-}
+pub use crate::runtime::epoch_rng;
 
 impl Sampler {
     /// Prepares the sampler.

@@ -12,12 +12,12 @@ use candle_core::{Device, Tensor};
 
 use super::events::{EpochReport, TrainEvent};
 use super::optim::Adam;
-use super::sampler::{epoch_rng, Sampler};
-use crate::data::{Dataset, Interactions};
+use super::sampler::Sampler;
+use crate::data::Dataset;
 use crate::error::{Error, Result};
 use crate::eval::{evaluate, EvalTask, Split};
 use crate::model::batch::LossParts;
-use crate::model::config::SelectOn;
+use crate::model::config::{SelectOn, TrainSection};
 use crate::model::{Config, Mode, Net, Ranker};
 
 /// How a run ended.
@@ -67,7 +67,6 @@ pub struct ResumeState {
     pub adam: BTreeMap<String, Tensor>,
     /// Best parameters so far (None when no validation ran).
     pub best: Option<BTreeMap<String, Tensor>>,
-    /// Best epoch.
     pub best_epoch: usize,
     /// Best validation NDCG@10.
     pub best_score: f64,
@@ -87,7 +86,6 @@ pub struct TrainOutcome {
     pub best_epoch: usize,
     /// Best validation NDCG@10.
     pub best_valid: Option<f64>,
-    /// Epoch reports.
     pub history: Vec<EpochReport>,
     /// State to resume from.
     pub resume: ResumeState,
@@ -104,58 +102,6 @@ pub struct TrainOptions {
     pub events: Option<Sender<TrainEvent>>,
     /// Continue from this state.
     pub resume: Option<ResumeState>,
-}
-
-/// When the dataset has no validation split, holds out one random training target item of up
-/// to 5,000 users with at least 3 of them (seeded) and says so. Returns None when it has one.
-pub fn carve_validation(data: &Dataset, seed: u64) -> Option<Dataset> {
-    if !data.valid.is_empty() {
-        return None;
-    }
-    let t = data.target_train();
-    let csr = t.user_csr(data.n_users());
-    let mut eligible: Vec<u32> = (0..data.n_users() as u32)
-        .filter(|&u| csr.row(u as usize).len() >= 3)
-        .collect();
-    let mut rng = epoch_rng(seed, usize::MAX);
-    use rand::seq::SliceRandom;
-    use rand::Rng;
-    eligible.shuffle(&mut rng);
-    eligible.truncate(5000);
-    eligible.sort_unstable();
-    let mut held: Vec<(u32, u32)> = eligible
-        .iter()
-        .map(|&u| {
-            let row = csr.row(u as usize);
-            (u, row[rng.random_range(0..row.len())])
-        })
-        .collect();
-    held.sort_unstable();
-    if held.is_empty() {
-        return None;
-    }
-    let mut out = data.clone();
-    let keep: Vec<(u32, u32)> = t
-        .pairs
-        .iter()
-        .zip(&t.counts)
-        .flat_map(|(&p, &c)| {
-            if held.binary_search(&p).is_ok() {
-                Vec::new()
-            } else {
-                vec![p; c as usize]
-            }
-        })
-        .collect();
-    let target = out.target();
-    out.behaviors[target] = Interactions::from_raw(t.name.clone(), keep);
-    out.notes.push(format!(
-        "no validation split: held out one training {} of {} users for early stopping",
-        t.name,
-        held.len()
-    ));
-    out.valid = held;
-    Some(out)
 }
 
 /// What a run on `data` with `config` does differently from the usual, for the user: with only
@@ -211,7 +157,7 @@ pub fn train(
     data: &Dataset,
     config: &Config,
     device: &Device,
-    opts: TrainOptions,
+    mut opts: TrainOptions,
 ) -> Result<TrainOutcome> {
     let start = Instant::now();
     let tc = &config.train;
@@ -227,151 +173,51 @@ pub fn train(
             "the target behavior has no training pair",
         ));
     }
-    let mut state = match opts.resume {
-        Some(s) => {
-            net.params
-                .load(&s.params)
-                .map_err(|e| Error::Other(format!("cannot resume: {e}")))?;
-            adam.restore(s.adam_step, &s.adam, device)?;
-            s
-        }
-        None => ResumeState {
-            epoch: 0,
-            params: net.params.snapshot()?,
-            adam_step: 0,
-            adam: BTreeMap::new(),
-            best: None,
-            best_epoch: 0,
-            best_score: f64::NEG_INFINITY,
-            bad_evals: 0,
-            history: Vec::new(),
-        },
-    };
+    let mut state = initial_state(&mut net, &mut adam, opts.resume.take(), device)?;
     let valid_task =
         (!data.valid.is_empty()).then(|| EvalTask::new(data, Split::Valid, Some(tc.valid_users)));
-    let batches_per_epoch = sampler.batches(tc.batch_size);
     let first = state.epoch + 1;
     send(
         &opts.events,
         TrainEvent::Started {
             first_epoch: first,
             epochs: tc.epochs,
-            batches: batches_per_epoch,
+            batches: sampler.batches(tc.batch_size),
             params: net.params.count(),
         },
     );
     let mut status = Status::Completed;
-    let mut epoch_secs: Vec<f64> = Vec::new();
-    'epochs: for epoch in first..=tc.epochs {
+    let eta = Eta {
+        start,
+        first,
+        epochs: tc.epochs,
+        batch_size: tc.batch_size,
+    };
+    for epoch in first..=tc.epochs {
         let t0 = Instant::now();
-        let batches = sampler.epoch(epoch, tc.batch_size);
-        let mut sum = LossParts::default();
-        let every = (batches.len() / 50).max(1);
-        for (b, batch) in batches.iter().enumerate() {
-            if opts.cancel.load(Ordering::Relaxed) {
-                status = Status::Cancelled;
-                break 'epochs;
+        let steps = run_epoch(&mut net, &mut adam, &sampler, epoch, &opts, eta);
+        let loss = match steps? {
+            Ok(loss) => loss,
+            Err(stopped) => {
+                status = stopped;
+                break;
             }
-            let (loss, parts) = net.loss(batch)?;
-            if !parts.total.is_finite() {
-                status = Status::Diverged {
-                    epoch,
-                    batch: b + 1,
-                    what: "loss".into(),
-                };
-                break 'epochs;
-            }
-            let grads = loss.backward()?;
-            if !adam.step(&net.params, &grads)? {
-                status = Status::Diverged {
-                    epoch,
-                    batch: b + 1,
-                    what: "gradient".into(),
-                };
-                break 'epochs;
-            }
-            sum.total += parts.total;
-            sum.target += parts.target;
-            sum.aux += parts.aux;
-            sum.cl += parts.cl;
-            sum.bal += parts.bal;
-            sum.conv += parts.conv;
-            sum.tier += parts.tier;
-            sum.orth += parts.orth;
-            sum.reg += parts.reg;
-            if (b + 1) % every == 0 || b + 1 == batches.len() {
-                let done = (epoch - first) as f64 + (b + 1) as f64 / batches.len() as f64;
-                let per_epoch = start.elapsed().as_secs_f64() / done.max(1e-9);
-                let left = (tc.epochs - epoch) as f64 + 1.0 - (b + 1) as f64 / batches.len() as f64;
-                send(
-                    &opts.events,
-                    TrainEvent::Batch {
-                        epoch,
-                        batch: b + 1,
-                        batches: batches.len(),
-                        loss: parts.total,
-                        eta_secs: per_epoch * left,
-                    },
-                );
-            }
-        }
-        let nb = batches.len().max(1) as f32;
-        let mean = LossParts {
-            total: sum.total / nb,
-            target: sum.target / nb,
-            aux: sum.aux / nb,
-            cl: sum.cl / nb,
-            bal: sum.bal / nb,
-            conv: sum.conv / nb,
-            tier: sum.tier / nb,
-            orth: sum.orth / nb,
-            reg: sum.reg / nb,
         };
         let train_secs = t0.elapsed().as_secs_f64();
-        epoch_secs.push(train_secs);
-        let t1 = Instant::now();
-        let mut report = EpochReport {
+        let ended = EpochEnd {
             epoch,
-            loss: mean,
-            valid_ndcg10: None,
-            valid_hr10: None,
-            valid_ndcg10_raw: None,
-            best_epoch: state.best_epoch,
+            loss,
             train_secs,
-            eval_secs: 0.0,
         };
-        let mut stop = false;
-        match &valid_task {
-            Some(task) if epoch % tc.eval_every == 0 || epoch == tc.epochs => {
-                let (ndcg, hr, raw) = validate(&net, task)?;
-                report.valid_ndcg10 = Some(ndcg);
-                report.valid_hr10 = Some(hr);
-                report.valid_ndcg10_raw = raw;
-                let score = match tc.select {
-                    SelectOn::Raw => raw.unwrap_or(ndcg),
-                    SelectOn::Do => ndcg,
-                };
-                if score > state.best_score {
-                    state.best_score = score;
-                    state.best_epoch = epoch;
-                    state.best = Some(net.params.snapshot()?);
-                    state.bad_evals = 0;
-                } else {
-                    state.bad_evals += 1;
-                    stop = state.bad_evals >= tc.patience.max(1);
-                }
-            }
-            Some(_) => {}
-            None => state.best_epoch = epoch,
-        }
-        report.best_epoch = state.best_epoch;
-        report.eval_secs = t1.elapsed().as_secs_f64();
-        state.epoch = epoch;
-        state.params = net.params.snapshot()?;
-        state.adam_step = adam.step;
-        state.adam = adam.state();
-        state.history.push(report.clone());
-        send(&opts.events, TrainEvent::Epoch(report));
+        let stop = close_epoch(
+            &net,
+            &adam,
+            valid_task.as_ref(),
+            tc,
+            &mut state,
+            ended,
+            &opts,
+        )?;
         if stop {
             status = Status::EarlyStopped;
             break;
@@ -383,7 +229,16 @@ pub fn train(
             reason: status.label(),
         },
     );
-    // The returned model holds the best parameters (or the last finished epoch's).
+    finish(net, state, status, start)
+}
+
+/// The outcome of a run: the model with the best parameters (or the last finished epoch's).
+fn finish(
+    mut net: Net,
+    state: ResumeState,
+    status: Status,
+    start: Instant,
+) -> Result<TrainOutcome> {
     let final_params = state.best.clone().unwrap_or_else(|| state.params.clone());
     net.params.load(&final_params).map_err(Error::Other)?;
     let best_valid = state.best_score.is_finite().then_some(state.best_score);
@@ -396,4 +251,210 @@ pub fn train(
         resume: state,
         seconds: start.elapsed().as_secs_f64(),
     })
+}
+
+/// An epoch whose steps all ran.
+struct EpochEnd {
+    epoch: usize,
+    loss: LossParts,
+    train_secs: f64,
+}
+
+/// Validates when due, records the epoch in `state` (weights, Adam moments, report) and sends
+/// its report; returns true when early stopping ends the run.
+fn close_epoch(
+    net: &Net,
+    adam: &Adam,
+    valid_task: Option<&EvalTask>,
+    tc: &TrainSection,
+    state: &mut ResumeState,
+    end: EpochEnd,
+    opts: &TrainOptions,
+) -> Result<bool> {
+    let EpochEnd {
+        epoch,
+        loss,
+        train_secs,
+    } = end;
+    let t1 = Instant::now();
+    let mut report = EpochReport {
+        epoch,
+        loss,
+        valid_ndcg10: None,
+        valid_hr10: None,
+        valid_ndcg10_raw: None,
+        best_epoch: state.best_epoch,
+        train_secs,
+        eval_secs: 0.0,
+    };
+    let stop = match valid_task {
+        Some(task) if epoch % tc.eval_every == 0 || epoch == tc.epochs => {
+            validate_epoch(net, task, tc, state, &mut report)?
+        }
+        Some(_) => false,
+        None => {
+            state.best_epoch = epoch;
+            false
+        }
+    };
+    report.best_epoch = state.best_epoch;
+    report.eval_secs = t1.elapsed().as_secs_f64();
+    state.epoch = epoch;
+    state.params = net.params.snapshot()?;
+    state.adam_step = adam.step;
+    state.adam = adam.state();
+    state.history.push(report.clone());
+    send(&opts.events, TrainEvent::Epoch(report));
+    Ok(stop)
+}
+
+/// The state a run starts from: the resumed one (its weights and Adam moments loaded into
+/// `net` and `adam`), or a fresh one.
+fn initial_state(
+    net: &mut Net,
+    adam: &mut Adam,
+    resume: Option<ResumeState>,
+    device: &Device,
+) -> Result<ResumeState> {
+    match resume {
+        Some(s) => {
+            net.params
+                .load(&s.params)
+                .map_err(|e| Error::Other(format!("cannot resume: {e}")))?;
+            adam.restore(s.adam_step, &s.adam, device)?;
+            Ok(s)
+        }
+        None => Ok(ResumeState {
+            epoch: 0,
+            params: net.params.snapshot()?,
+            adam_step: 0,
+            adam: BTreeMap::new(),
+            best: None,
+            best_epoch: 0,
+            best_score: f64::NEG_INFINITY,
+            bad_evals: 0,
+            history: Vec::new(),
+        }),
+    }
+}
+
+/// The run's shape: the epoch's batches and the remaining-time estimate of its batch events.
+#[derive(Clone, Copy)]
+struct Eta {
+    start: Instant,
+    first: usize,
+    epochs: usize,
+    batch_size: usize,
+}
+
+impl Eta {
+    /// Seconds left after batch `b` (1-based) of `n` in `epoch`, at the pace so far.
+    fn secs_left(&self, epoch: usize, b: usize, n: usize) -> f64 {
+        let done = (epoch - self.first) as f64 + b as f64 / n as f64;
+        let per_epoch = self.start.elapsed().as_secs_f64() / done.max(1e-9);
+        let left = (self.epochs - epoch) as f64 + 1.0 - b as f64 / n as f64;
+        per_epoch * left
+    }
+}
+
+/// One epoch of optimisation steps: its mean loss parts, or the status that stopped it
+/// (cancelled, or diverged at a batch).
+fn run_epoch(
+    net: &mut Net,
+    adam: &mut Adam,
+    sampler: &Sampler,
+    epoch: usize,
+    opts: &TrainOptions,
+    eta: Eta,
+) -> Result<std::result::Result<LossParts, Status>> {
+    let batches = sampler.epoch(epoch, eta.batch_size);
+    let mut sum = LossParts::default();
+    let every = (batches.len() / 50).max(1);
+    let diverged = |b: usize, what: &str| Status::Diverged {
+        epoch,
+        batch: b + 1,
+        what: what.into(),
+    };
+    for (b, batch) in batches.iter().enumerate() {
+        if opts.cancel.load(Ordering::Relaxed) {
+            return Ok(Err(Status::Cancelled));
+        }
+        let (loss, parts) = net.loss(batch)?;
+        if !parts.total.is_finite() {
+            return Ok(Err(diverged(b, "loss")));
+        }
+        let grads = loss.backward()?;
+        if !adam.step(&net.params, &grads)? {
+            return Ok(Err(diverged(b, "gradient")));
+        }
+        add_parts(&mut sum, &parts);
+        if (b + 1) % every == 0 || b + 1 == batches.len() {
+            send(
+                &opts.events,
+                TrainEvent::Batch {
+                    epoch,
+                    batch: b + 1,
+                    batches: batches.len(),
+                    loss: parts.total,
+                    eta_secs: eta.secs_left(epoch, b + 1, batches.len()),
+                },
+            );
+        }
+    }
+    Ok(Ok(mean_parts(&sum, batches.len().max(1) as f32)))
+}
+
+fn add_parts(sum: &mut LossParts, p: &LossParts) {
+    sum.total += p.total;
+    sum.target += p.target;
+    sum.aux += p.aux;
+    sum.cl += p.cl;
+    sum.bal += p.bal;
+    sum.conv += p.conv;
+    sum.tier += p.tier;
+    sum.orth += p.orth;
+    sum.reg += p.reg;
+}
+
+fn mean_parts(sum: &LossParts, n: f32) -> LossParts {
+    LossParts {
+        total: sum.total / n,
+        target: sum.target / n,
+        aux: sum.aux / n,
+        cl: sum.cl / n,
+        bal: sum.bal / n,
+        conv: sum.conv / n,
+        tier: sum.tier / n,
+        orth: sum.orth / n,
+        reg: sum.reg / n,
+    }
+}
+
+/// Validates after an epoch: fills the report's metrics, keeps the best weights by the selected
+/// ranking and returns true when patience has run out.
+fn validate_epoch(
+    net: &Net,
+    task: &EvalTask,
+    tc: &TrainSection,
+    state: &mut ResumeState,
+    report: &mut EpochReport,
+) -> Result<bool> {
+    let (ndcg, hr, raw) = validate(net, task)?;
+    report.valid_ndcg10 = Some(ndcg);
+    report.valid_hr10 = Some(hr);
+    report.valid_ndcg10_raw = raw;
+    let score = match tc.select {
+        SelectOn::Raw => raw.unwrap_or(ndcg),
+        SelectOn::Do => ndcg,
+    };
+    if score > state.best_score {
+        state.best_score = score;
+        state.best_epoch = report.epoch;
+        state.best = Some(net.params.snapshot()?);
+        state.bad_evals = 0;
+        Ok(false)
+    } else {
+        state.bad_evals += 1;
+        Ok(state.bad_evals >= tc.patience.max(1))
+    }
 }

@@ -7,11 +7,11 @@ use std::sync::Arc;
 
 use candle_core::Device;
 
-use crate::cli::model_cmd::{parse_device, prepare_for_training};
-use crate::data::{load_dataset, Dataset, LoadOptions};
+use crate::data::{load_dataset, prepare_for_training, Dataset, LoadOptions};
 use crate::error::{Error, Result};
 use crate::explain::Explanation;
 use crate::model::{BackboneKind, Config};
+use crate::runtime::DeviceSpec;
 use crate::train::checkpoint::{load_model, restore, Checkpoint, LoadedModel};
 
 use super::action::Screen;
@@ -23,6 +23,11 @@ use super::user_view::UserView;
 use super::whatif_view::WhatIfState;
 use super::worker::Job;
 
+/// The checkpoint `mclmr` opens without arguments (run from the repository root).
+pub const DEFAULT_MODEL: &str = "assets/model.safetensors";
+/// The dataset `mclmr` opens without arguments.
+pub const DEFAULT_DATA: &str = "sample_data";
+
 /// How the explorer is opened (`mclmr explore` flags).
 #[derive(Debug, Clone)]
 pub struct ExploreOptions {
@@ -32,8 +37,8 @@ pub struct ExploreOptions {
     pub data: PathBuf,
     /// Loader options (behavior order, dataset config, validation policy).
     pub load: LoadOptions,
-    /// `cpu` or `cuda:N` (used for retraining).
-    pub device: String,
+    /// Device for retraining.
+    pub device: DeviceSpec,
     /// Where retrained checkpoints go (default: next to the model, else a temporary directory).
     pub save_dir: Option<PathBuf>,
     /// Show timing figures in the status bar from the start (`T` toggles them; keep them off
@@ -44,17 +49,24 @@ pub struct ExploreOptions {
 }
 
 impl ExploreOptions {
-    /// The defaults of `mclmr` without arguments: the shipped model on the sample data, on CPU.
+    /// `model` on `data`, with the default loader options and device.
     pub fn new(model: impl Into<PathBuf>, data: impl Into<PathBuf>) -> Self {
         ExploreOptions {
             model: model.into(),
             data: data.into(),
             load: LoadOptions::default(),
-            device: "cpu".into(),
+            device: DeviceSpec::default(),
             save_dir: None,
             show_timings: false,
             cache_dir: None,
         }
+    }
+}
+
+impl Default for ExploreOptions {
+    /// What `mclmr` without arguments opens: the shipped model on the sample data, on CPU.
+    fn default() -> Self {
+        ExploreOptions::new(DEFAULT_MODEL, DEFAULT_DATA)
     }
 }
 
@@ -151,12 +163,12 @@ pub struct App {
 impl App {
     /// Loads the dataset and the checkpoint of `opts` (errors carry the fix, as the CLI's do).
     pub fn load(opts: &ExploreOptions) -> Result<App> {
-        let device = parse_device(&opts.device)?;
+        let device = opts.device.open()?;
         if !opts.data.exists() {
             return Err(Error::bad_arg(
                 "dataset not found",
                 opts.data.display().to_string(),
-                "run `mclmr` from the repository root (it opens assets/model.safetensors on sample_data), or pass --model and --data",
+                format!("run `mclmr` from the repository root (it opens {DEFAULT_MODEL} on {DEFAULT_DATA}), or pass --model and --data"),
             ));
         }
         let data = prepare_for_training(load_dataset(&opts.data, &opts.load)?);
@@ -164,7 +176,7 @@ impl App {
         // rule baseline and offer to train one. A damaged checkpoint is still an error.
         let (model, missing) = match load_model(&opts.model, &data, &device) {
             Ok(m) => (m, None),
-            Err(e) if !opts.model.exists() || e.to_string().contains("trained on dataset") => {
+            Err(e) if !opts.model.exists() || matches!(e, Error::WrongDataset { .. }) => {
                 let why = if opts.model.exists() {
                     format!("{} was trained on other data", opts.model.display())
                 } else {
@@ -188,11 +200,12 @@ impl App {
                 .map(Path::to_path_buf)
                 .unwrap_or_else(|| PathBuf::from("."))
         });
-        let mut app = App::new(data, model, device, &opts.device, save_dir);
+        let label = opts.device.to_string();
+        let mut app = App::new(data, model, device, &label, save_dir);
         app.show_timings = opts.show_timings;
         app.cache_dir = opts.cache_dir.clone();
         if let Some(why) = missing {
-            app.training = TrainingState::new(&Config::default(), &opts.device);
+            app.training = TrainingState::new(&Config::default(), &label);
             app.screen = Screen::Training;
             app.status = Some((
                 Meaning::Alert,
@@ -261,7 +274,6 @@ impl App {
         app
     }
 
-    /// The dataset.
     pub fn data(&self) -> &Dataset {
         &self.ctx.data
     }

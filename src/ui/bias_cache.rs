@@ -17,7 +17,7 @@ use sha2::{Digest, Sha256};
 
 use crate::analysis::bias::{analyse, BiasAnalysis};
 use crate::data::Dataset;
-use crate::train::checkpoint::{atomic_write, checksum, LoadedModel};
+use crate::train::checkpoint::{checksum, LoadedModel};
 
 use super::action::{BiasResult, CacheNote};
 
@@ -101,7 +101,7 @@ pub fn load_or_compute(
     let entry = Entry { key, analysis };
     let cache = match serde_json::to_vec(&entry)
         .map_err(|e| e.to_string())
-        .and_then(|b| atomic_write(&path, &b).map_err(|e| e.to_string()))
+        .and_then(|b| crate::atomic::write(&path, &b).map_err(|e| e.to_string()))
     {
         Ok(()) => CacheNote::Written,
         Err(e) => CacheNote::NotWritten(format!("{}: {e}", path.display())),

@@ -8,7 +8,7 @@
 use std::panic::{catch_unwind, AssertUnwindSafe};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
-use std::sync::mpsc::{self, Sender};
+use std::sync::mpsc::Sender;
 use std::sync::Arc;
 
 use candle_core::Device;
@@ -16,9 +16,11 @@ use candle_core::Device;
 use crate::analysis::AlignmentReport;
 use crate::data::Dataset;
 use crate::eval::full_report;
+use crate::memory::Budget;
 use crate::model::{Config, Ranker};
-use crate::train::checkpoint::{restore, Checkpoint, LoadedModel};
-use crate::train::{train, Status, TrainEvent, TrainOptions};
+use crate::train::checkpoint::{restore, LoadedModel};
+use crate::train::run::panic_text;
+use crate::train::{train_to_checkpoint, Destination, Status, TrainJob};
 
 use super::action::{Action, TrainMsg, Trained};
 
@@ -35,16 +37,13 @@ pub enum Job {
     Alignment {
         /// Model slot id.
         model: u64,
-        /// The model.
         loaded: Arc<LoadedModel>,
     },
     /// Full-ranking evaluation of a model.
     Evaluate {
         /// Model slot id.
         model: u64,
-        /// The model.
         loaded: Arc<LoadedModel>,
-        /// The dataset.
         data: Arc<Dataset>,
     },
     /// Test metrics per stratum of a model (`mclmr eval --by stratum`).
@@ -69,13 +68,10 @@ pub enum Job {
     },
     /// A training run; the checkpoint is saved in `save_dir` and loaded for the explorer.
     Train {
-        /// Run id.
         run: u64,
-        /// The dataset.
         data: Arc<Dataset>,
         /// Effective config.
         config: Box<Config>,
-        /// Device.
         device: Device,
         /// Set to stop at the next batch.
         cancel: Arc<AtomicBool>,
@@ -111,13 +107,6 @@ impl Drop for Running {
     fn drop(&mut self) {
         self.0.fetch_sub(1, Ordering::SeqCst);
     }
-}
-
-fn panic_text(p: Box<dyn std::any::Any + Send>) -> String {
-    p.downcast_ref::<&str>()
-        .map(|s| s.to_string())
-        .or_else(|| p.downcast_ref::<String>().cloned())
-        .unwrap_or_else(|| "unknown panic".into())
 }
 
 impl Workers {
@@ -156,33 +145,43 @@ impl Workers {
     }
 }
 
+/// The panel a job reports to, with its model slot or run id.
+#[derive(Debug, Clone, Copy)]
+enum Panel {
+    Alignment(u64),
+    Evaluation(u64),
+    Bias(u64),
+    Groups(u64),
+    Training(u64),
+}
+
 /// The action that reports a job's failure to its panel.
 fn failure(job: &Job) -> impl FnOnce(String) -> Action {
-    let which = match job {
-        Job::Alignment { model, .. } => (0, *model),
-        Job::Evaluate { model, .. } => (1, *model),
-        Job::Bias { model, .. } => (3, *model),
-        Job::Groups { model, .. } => (4, *model),
-        Job::Train { run, .. } => (2, *run),
+    let panel = match job {
+        Job::Alignment { model, .. } => Panel::Alignment(*model),
+        Job::Evaluate { model, .. } => Panel::Evaluation(*model),
+        Job::Bias { model, .. } => Panel::Bias(*model),
+        Job::Groups { model, .. } => Panel::Groups(*model),
+        Job::Train { run, .. } => Panel::Training(*run),
     };
-    move |msg| match which {
-        (0, model) => Action::AlignmentDone {
+    move |msg| match panel {
+        Panel::Alignment(model) => Action::AlignmentDone {
             model,
             result: Err(msg),
         },
-        (1, model) => Action::Evaluated {
+        Panel::Evaluation(model) => Action::Evaluated {
             model,
             result: Err(msg),
         },
-        (3, model) => Action::BiasDone {
+        Panel::Bias(model) => Action::BiasDone {
             model,
             result: Err(msg),
         },
-        (4, model) => Action::GroupsDone {
+        Panel::Groups(model) => Action::GroupsDone {
             model,
             result: Err(msg),
         },
-        (_, run) => Action::Train {
+        Panel::Training(run) => Action::Train {
             run,
             msg: TrainMsg::Finished(Err(msg)),
         },
@@ -269,16 +268,6 @@ fn run_job(job: Job, tx: Sender<Action>) {
     }
 }
 
-/// The first `model-<backbone>[-plain]-<n>.safetensors` in `dir` that does not exist yet.
-pub fn checkpoint_path(dir: &Path, config: &Config) -> PathBuf {
-    let plain = if config.model.mclmr { "" } else { "-plain" };
-    let base = format!("model-{}{plain}", config.model.backbone.name());
-    (1..)
-        .map(|n| dir.join(format!("{base}-{n}.safetensors")))
-        .find(|p| !p.exists())
-        .unwrap_or_else(|| dir.join(format!("{base}.safetensors")))
-}
-
 fn train_and_save(
     run: u64,
     data: &Arc<Dataset>,
@@ -288,38 +277,24 @@ fn train_and_save(
     save_dir: &Path,
     tx: &Sender<Action>,
 ) -> Result<Trained, String> {
-    // The same early memory check as `mclmr train`, against the detected memory.
-    let est = crate::memory::estimate::training(&crate::memory::Shape::of(data), config);
-    crate::memory::ensure(
-        &est,
-        crate::memory::Budget::Detect,
-        "lower dim or layers (or batch_size) on this screen",
-    )
-    .map_err(|e| e.to_string())?;
-    let (etx, erx) = mpsc::channel::<TrainEvent>();
-    let fwd = tx.clone();
-    let forwarder = std::thread::spawn(move || {
-        for ev in erx {
-            if fwd
-                .send(Action::Train {
-                    run,
-                    msg: TrainMsg::Event(ev),
-                })
-                .is_err()
-            {
-                break;
-            }
-        }
-    });
-    let opts = TrainOptions {
+    let job = TrainJob {
+        data: data.clone(),
+        config: config.clone(),
+        device: device.clone(),
+        budget: Budget::Detect,
+        memory_fix: "lower dim or layers (or batch_size) on this screen",
         cancel,
-        events: Some(etx),
         resume: None,
     };
-    let outcome = train(data, config, device, opts);
-    // The event sender was dropped with the options: every event is delivered before Finished.
-    let _ = forwarder.join();
-    let outcome = outcome.map_err(|e| e.to_string())?;
+    let dest = Destination::FreshIn(save_dir.to_path_buf());
+    let saved = train_to_checkpoint(job, &dest, |ev| {
+        let _ = tx.send(Action::Train {
+            run,
+            msg: TrainMsg::Event(ev),
+        });
+    })
+    .map_err(|e| e.to_string())?;
+    let outcome = &saved.outcome;
     match &outcome.status {
         Status::Cancelled => {
             return Err(format!(
@@ -334,31 +309,21 @@ fn train_and_save(
         }
         _ => {}
     }
-    let ck = Checkpoint::from_outcome(&outcome, data, device).map_err(|e| e.to_string())?;
-    let mut path = checkpoint_path(save_dir, config);
-    let mut note = None;
-    if let Err(e) = ck.save(&path) {
-        let tmp = std::env::temp_dir().join("mclmr-explorer");
-        std::fs::create_dir_all(&tmp).map_err(|e2| {
-            format!(
-                "cannot save the checkpoint ({e}) nor create {}: {e2}",
-                tmp.display()
-            )
-        })?;
-        path = checkpoint_path(&tmp, config);
-        ck.save(&path).map_err(|e| e.to_string())?;
-        note = Some(format!(
-            "{} is not writable; saved to a temporary directory",
-            save_dir.display()
-        ));
-    }
-    let loaded = restore(ck, &path, data, device).map_err(|e| e.to_string())?;
+    let path = saved
+        .path
+        .ok_or_else(|| "the finished run was not saved".to_string())?;
+    let (status, best_epoch, best_valid) = (
+        outcome.status.label(),
+        outcome.best_epoch,
+        outcome.best_valid,
+    );
+    let loaded = restore(saved.checkpoint, &path, data, device).map_err(|e| e.to_string())?;
     Ok(Trained {
         model: Arc::new(loaded),
         path,
-        status: outcome.status.label(),
-        best_epoch: outcome.best_epoch,
-        best_valid: outcome.best_valid,
-        note,
+        status,
+        best_epoch,
+        best_valid,
+        note: saved.note,
     })
 }

@@ -10,7 +10,9 @@ use polars::prelude::{
 };
 
 use crate::data::ids::KeySpace;
-use crate::data::textscan::{check_utf8, read_file, scan_csv, scan_csv_headerless, strip_bom};
+use crate::data::textscan::{
+    check_utf8, read_file, scan_csv, scan_csv_headerless, strip_bom, CsvShape,
+};
 use crate::error::{Error, Result};
 
 /// Where each row of the frame came from, for error messages: the files read (in order) and
@@ -256,55 +258,9 @@ pub(super) fn read_csv(
         Some(c) => scan_csv_headerless(body, sep, c.len()),
         None => scan_csv(body, sep),
     };
-    let header: Vec<String> = match (columns, shape.header.clone()) {
-        (Some(c), _) => c.to_vec(),
-        (None, Some(h)) => h,
-        (None, None) => {
-            return Err(Error::bad_data(
-                file,
-                None,
-                "empty event log",
-                "",
-                "add a header line (user, item, behavior, …) and events, or set header = false with columns = [...]",
-            ))
-        }
-    };
-    if columns.is_none() {
-        for (k, h) in header.iter().enumerate() {
-            if header[..k].contains(h) {
-                return Err(Error::bad_data(
-                    file,
-                    Some(shape.header_line),
-                    "duplicate column name in the header",
-                    h,
-                    "give every column a distinct name",
-                ));
-            }
-        }
-    }
-    if let Some((line, found)) = shape.ragged {
-        if !skip_bad {
-            let cut = if crate::data::textscan::is_unterminated_last_line(body, line) {
-                " (the last line has no line end: the file looks cut short)"
-            } else {
-                ""
-            };
-            return Err(Error::bad_data(
-                file,
-                Some(line),
-                format!(
-                    "ragged row: {found} fields where the {} has {}{cut}",
-                    if columns.is_some() { "columns list" } else { "header" },
-                    header.len()
-                ),
-                shape.ragged_text.clone(),
-                format!(
-                    "give every row the {} columns (separator `{}`), or skip such rows with [events] bad_rows = \"skip\"",
-                    header.len(),
-                    char::from(sep).escape_default()
-                ),
-            ));
-        }
+    let header = csv_header(file, &shape, columns)?;
+    if !skip_bad {
+        refuse_ragged(file, body, &shape, columns.is_some(), header.len(), sep)?;
     }
     let ragged: Vec<u32> = shape
         .ragged_records
@@ -372,4 +328,70 @@ pub(super) fn read_csv(
         lines,
         header: columns.is_none().then_some(shape.header_line),
     })
+}
+
+/// The column names: the configured list of a headerless file, else the header's (an empty
+/// file and a repeated name are errors).
+fn csv_header(file: &Path, shape: &CsvShape, columns: Option<&[String]>) -> Result<Vec<String>> {
+    let header: Vec<String> = match (columns, shape.header.clone()) {
+        (Some(c), _) => c.to_vec(),
+        (None, Some(h)) => h,
+        (None, None) => {
+            return Err(Error::bad_data(
+                file,
+                None,
+                "empty event log",
+                "",
+                "add a header line (user, item, behavior, …) and events, or set header = false with columns = [...]",
+            ))
+        }
+    };
+    if columns.is_none() {
+        for (k, h) in header.iter().enumerate() {
+            if header[..k].contains(h) {
+                return Err(Error::bad_data(
+                    file,
+                    Some(shape.header_line),
+                    "duplicate column name in the header",
+                    h,
+                    "give every column a distinct name",
+                ));
+            }
+        }
+    }
+    Ok(header)
+}
+
+/// The error for the first ragged row (a row whose field count differs from the header's).
+fn refuse_ragged(
+    file: &Path,
+    body: &[u8],
+    shape: &CsvShape,
+    listed: bool,
+    n_columns: usize,
+    sep: u8,
+) -> Result<()> {
+    let Some((line, found)) = shape.ragged else {
+        return Ok(());
+    };
+    let cut = if crate::data::textscan::is_unterminated_last_line(body, line) {
+        " (the last line has no line end: the file looks cut short)"
+    } else {
+        ""
+    };
+    Err(Error::bad_data(
+        file,
+        Some(line),
+        format!(
+            "ragged row: {found} fields where the {} has {}{cut}",
+            if listed { "columns list" } else { "header" },
+            n_columns
+        ),
+        shape.ragged_text.clone(),
+        format!(
+            "give every row the {} columns (separator `{}`), or skip such rows with [events] bad_rows = \"skip\"",
+            n_columns,
+            char::from(sep).escape_default()
+        ),
+    ))
 }

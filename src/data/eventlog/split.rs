@@ -18,7 +18,6 @@ pub enum Tag {
     Train,
     /// Validation.
     Valid,
-    /// Test.
     Test,
 }
 

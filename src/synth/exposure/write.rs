@@ -7,7 +7,7 @@ use std::path::Path;
 use super::{ExposureConfig, ExposureData, ExposureSummary};
 use crate::error::{Error, Result};
 use crate::synth::shared::preference_files;
-use crate::synth::write::{pairs_text, types_text, write_atomic};
+use crate::synth::write::{pairs_text, types_text};
 
 /// Writes every file of the dataset into `out`.
 pub(super) fn write_all(
@@ -28,12 +28,12 @@ pub(super) fn write_all(
         ("test_do.txt", &data.test_do),
     ];
     for (name, pairs) in files {
-        write_atomic(&out.join(name), pairs_text(pairs).as_bytes())?;
+        crate::atomic::write(&out.join(name), pairs_text(pairs).as_bytes())?;
     }
     let count = format!("{{\"user\": {}, \"item\": {}}}\n", cfg.users, cfg.items);
-    write_atomic(&out.join("count.txt"), count.as_bytes())?;
+    crate::atomic::write(&out.join("count.txt"), count.as_bytes())?;
     let toml = "name = \"synthetic-exposure\"\nlayout = \"pairs\"\nbehaviors = [\"view\", \"cart\", \"buy\"]\n";
-    write_atomic(&out.join("dataset.toml"), toml.as_bytes())?;
+    crate::atomic::write(&out.join("dataset.toml"), toml.as_bytes())?;
     let mut truth_files = vec![
         (
             "user_habit.txt",
@@ -48,7 +48,7 @@ pub(super) fn write_all(
     ];
     truth_files.extend(preference_files(&data.world));
     for (name, text) in truth_files {
-        write_atomic(&truth.join(name), text.as_bytes())?;
+        crate::atomic::write(&truth.join(name), text.as_bytes())?;
     }
     Ok(())
 }

@@ -8,7 +8,7 @@ use std::path::Path;
 use super::{RoutingConfig, RoutingData, RoutingSummary, Signal, RANKINGS};
 use crate::error::{Error, Result};
 use crate::synth::shared::preference_files;
-use crate::synth::write::{pairs_text, types_text, write_atomic};
+use crate::synth::write::{pairs_text, types_text};
 
 /// Writes every file of the scenario into `out`; `tops` is the oracle's top 10 per user.
 pub(super) fn write_all(
@@ -29,12 +29,12 @@ pub(super) fn write_all(
         ("test.txt", &data.test),
     ];
     for (name, pairs) in files {
-        write_atomic(&out.join(name), pairs_text(pairs).as_bytes())?;
+        crate::atomic::write(&out.join(name), pairs_text(pairs).as_bytes())?;
     }
     let count = format!("{{\"user\": {}, \"item\": {}}}\n", cfg.users, cfg.items);
-    write_atomic(&out.join("count.txt"), count.as_bytes())?;
+    crate::atomic::write(&out.join("count.txt"), count.as_bytes())?;
     let toml = "name = \"synthetic-routing\"\nlayout = \"pairs\"\nbehaviors = [\"view\", \"cart\", \"buy\"]\n";
-    write_atomic(&out.join("dataset.toml"), toml.as_bytes())?;
+    crate::atomic::write(&out.join("dataset.toml"), toml.as_bytes())?;
     let top10: String = (tops.iter().enumerate())
         .map(|(u, top)| {
             let items: Vec<String> = top.iter().map(|i| (i + 1).to_string()).collect();
@@ -52,7 +52,7 @@ pub(super) fn write_all(
     ];
     truth_files.extend(preference_files(&data.world));
     for (name, text) in truth_files {
-        write_atomic(&truth.join(name), text.as_bytes())?;
+        crate::atomic::write(&truth.join(name), text.as_bytes())?;
     }
     Ok(())
 }

@@ -4,7 +4,7 @@
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use crate::cli::model_cmd::parse_device;
+use crate::runtime::DeviceSpec;
 use crate::train::TrainEvent;
 
 use super::super::action::TrainMsg;
@@ -32,7 +32,7 @@ pub fn start(app: &mut App) {
         return;
     }
     let device = if form.use_cuda {
-        match parse_device(&form.device_label()) {
+        match DeviceSpec::open_named(&form.device_label()) {
             Ok(d) => d,
             Err(e) => {
                 app.training.result = Load::Failed(e.to_string());
