@@ -420,6 +420,10 @@ set = { "mclmr.bcl" = false }
     assert!(table.contains("| rule-view-cart | rule | 1 |"), "{table}");
     assert!(table.contains("Interventional test"), "{table}");
     assert!(table.contains("| mf | mclmr | cpu |"), "{table}");
+    // Results per stratum (issue 16): every run's `eval --by stratum` groups, in the report.
+    assert!(table.contains("Per item popularity bucket"), "{table}");
+    assert!(table.contains("| rule-view-cart | rule | 0."), "{table}");
+    assert!(table.contains("worst `do`"), "{table}");
 
     // A run made on a GPU is counted in its group and its cost is kept apart.
     let mut gpu = lines

@@ -8,6 +8,7 @@
 
 mod report;
 mod spec;
+mod strata;
 
 use std::collections::HashSet;
 use std::path::{Path, PathBuf};
@@ -135,7 +136,16 @@ fn run_one(spec: &Spec, r: &Run, stem: &Path, device: DeviceSpec) -> Result<Valu
     eval.push(model.display().to_string());
     eval.extend(data_args(spec, r));
     eval.extend(["--device".into(), device.to_string(), "--json".into()]);
-    let result = run_json(&train).and_then(|t| run_json(&eval).map(|e| (t, e)));
+    // The same evaluation per stratum and popularity bucket, for the report's per-group tables.
+    let by_stratum: Vec<String> = eval
+        .iter()
+        .cloned()
+        .chain(["--by".to_string(), "stratum".to_string()])
+        .collect();
+    let result = run_json(&train).and_then(|t| {
+        let e = run_json(&eval)?;
+        Ok((t, e, run_json(&by_stratum)?))
+    });
     let mut row = json!({
         "id": r.id,
         "grid": spec.name,
@@ -148,7 +158,7 @@ fn run_one(spec: &Spec, r: &Run, stem: &Path, device: DeviceSpec) -> Result<Valu
         "device": device.to_string(),
     });
     match result {
-        Ok((t, e)) => {
+        Ok((t, e, g)) => {
             eprintln!(
                 "    do HR@10 {:.4} NDCG@10 {:.4}  raw HR@10 {:.4} NDCG@10 {:.4}  ({} epochs, {:.0}s)",
                 e["do"]["HR@10"].as_f64().unwrap_or(f64::NAN),
@@ -161,6 +171,7 @@ fn run_one(spec: &Spec, r: &Run, stem: &Path, device: DeviceSpec) -> Result<Valu
             row["status"] = json!("ok");
             row["train"] = t;
             row["eval"] = e;
+            row["groups"] = g["groups"].clone();
         }
         Err(msg) => {
             eprintln!("    failed: {msg}");

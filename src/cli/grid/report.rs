@@ -85,12 +85,13 @@ pub(super) fn report(name: &str, data: &Path, rows: &[Value]) -> String {
     if rows.iter().any(|r| r["eval"]["interventional"].is_object()) {
         s.push_str(&interventional_table(&groups, &by));
     }
+    s.push_str(&super::strata::strata_tables(&groups, &by));
     s
 }
 
 /// `(backbone, variant)` keys, learned runs first in the order they ran, then the baselines;
 /// and the rows of each.
-type Groups<'a> = BTreeMap<(String, String), Vec<&'a Value>>;
+pub(super) type Groups<'a> = BTreeMap<(String, String), Vec<&'a Value>>;
 
 fn group_rows(rows: &[Value]) -> (Vec<(String, String)>, Groups<'_>) {
     let mut groups: Vec<(String, String)> = Vec::new();
