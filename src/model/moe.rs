@@ -134,6 +134,11 @@ impl MoeAggregator {
         self.experts.len()
     }
 
+    /// The user gate's `(W [inputs × M], b [M])`.
+    pub fn user_gate_weights(&self) -> (&Tensor, &Tensor) {
+        (&self.gate_user.w, &self.gate_user.b)
+    }
+
     /// Expert `m` applied to rows `x` (`[n, d]`).
     pub fn expert(&self, m: usize, x: &Tensor) -> Result<Tensor> {
         self.experts[m].forward(x)
