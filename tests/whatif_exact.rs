@@ -233,4 +233,9 @@ fn whatif_user_terms_and_mf_scores_equal_a_recomputation_from_the_edited_data() 
     check(&data, &ck, &inf, u, &[add(cart, new_cart)]);
     check(&data, &ck, &inf, u, &[drop(buy, bought[0])]);
     check(&data, &ck, &inf, u, &[add(buy, new_buy), drop(view, viewed[1]), add(view, viewed[1]), add(cart, new_cart)]);
+    // Dropping every view moves the user to another habit stratum.
+    let all: Vec<Edit> = viewed.iter().map(|&i| drop(view, i)).collect();
+    check(&data, &ck, &inf, u, &all);
+    let t = whatif::edited_scores(&inf, &data, u, &all, Mode::Do).unwrap().user.unwrap();
+    assert_ne!(t.stratum.0, t.stratum.1, "the stratum did not change");
 }

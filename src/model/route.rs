@@ -259,5 +259,18 @@ mod tests {
         // Items: the bought items 0/1 were carted, 2/3 viewed.
         let icol = |i: usize, c: usize| f.item[i * 4 + c];
         assert!(icol(0, 1) > icol(2, 1) && icol(2, 0) > icol(0, 0));
+        // One user's row from its own counts and the population statistics is the same.
+        let (g, stats) = RouteFeatures::compute_stats(&d, &aux);
+        assert_eq!(g, f);
+        for u in 0..4u32 {
+            let rows: Vec<Vec<f32>> = d.behaviors[2]
+                .user_items(u)
+                .iter()
+                .map(|&i| aux.iter().map(|c| c.value(u as usize, i)).collect())
+                .collect();
+            let row = stats.user_row(rows.iter().map(|r| r.as_slice()));
+            assert_eq!(row, f.user[u as usize * 4..(u as usize + 1) * 4], "user {u}");
+        }
+        assert_eq!(RouteFeatures::compute_with(&d, &aux, &stats), f);
     }
 }
