@@ -413,30 +413,24 @@ pub fn what_if(
         exact.push("conversion evidence (raw)".into());
     }
     let mut approximated = Vec::new();
-    if !inf.plain {
-        exact.push("habit features h_u".into());
-        if inf.user_routing.as_ref().is_some_and(|r| r.route.is_some()) {
-            exact.push("routing features r_u".into());
-        }
-        exact.push("user gate g_u and fused Z_u".into());
-        if inf.causal.is_some() {
-            exact.push("habit stratum (nearest trained centroid)".into());
-            exact.push("confounder terms of raw and do".into());
-        }
-        approximated.push(
-            "population statistics kept (activity scale, routing-feature means and spreads, \
-             strata centroids and priors, do's averaged effects)"
-                .into(),
-        );
-        approximated.push(
-            "item side kept (the edited items' own features, gates, Z_i and effects)".into(),
-        );
-    }
     if !matches!(backbone, BackboneKind::Mf) {
         approximated.push(format!(
-            "{} propagation not recomputed (the user's P^b, P^T and expert outputs kept)",
+            "{} propagation not recomputed (the user's P^b, P^T, experts kept)",
             backbone.name()
         ));
+    }
+    if !inf.plain {
+        exact.push("h_u".into());
+        if inf.user_routing.as_ref().is_some_and(|r| r.route.is_some()) {
+            exact.push("r_u".into());
+        }
+        exact.push("gate g_u, Z_u".into());
+        if inf.causal.is_some() {
+            exact.push("habit stratum".into());
+            exact.push("confounder terms".into());
+        }
+        approximated.push("population statistics kept (feature scales, strata, do averages)".into());
+        approximated.push("item side kept".into());
     }
     Ok(WhatIf {
         user: data.user_ids[u as usize].clone(),
