@@ -38,7 +38,7 @@ fn edited_data(data: &Dataset, u: u32, edits: &[Edit]) -> Dataset {
         let b = &behaviors[e.behavior];
         let mut raw: Vec<(u32, u32)> = Vec::new();
         for (&p, &c) in b.pairs.iter().zip(&b.counts) {
-            if !(p == (u, e.item) && !e.add) {
+            if p != (u, e.item) || e.add {
                 raw.extend(std::iter::repeat_n(p, c as usize));
             }
         }
@@ -82,7 +82,10 @@ fn neural(mut ck: Checkpoint, data: &Dataset) -> (Net, Box<Inference>) {
 fn assert_close(what: &str, got: &[f32], want: &[f32]) {
     assert_eq!(got.len(), want.len(), "{what}: lengths");
     for (k, (a, b)) in got.iter().zip(want).enumerate() {
-        assert!((a - b).abs() < TOL, "{what}[{k}]: what-if {a} vs recomputed {b}");
+        assert!(
+            (a - b).abs() < TOL,
+            "{what}[{k}]: what-if {a} vs recomputed {b}"
+        );
     }
 }
 
@@ -98,13 +101,23 @@ struct Recomputed {
     inf: Inference,
 }
 
-fn recompute(data: &Dataset, ck: &Checkpoint, inf: &Inference, u: u32, edits: &[Edit]) -> Recomputed {
+fn recompute(
+    data: &Dataset,
+    ck: &Checkpoint,
+    inf: &Inference,
+    u: u32,
+    edits: &[Edit],
+) -> Recomputed {
     let edited = edited_data(data, u, edits);
     let (net, inf_e) = neural(ck.clone(), &edited);
     let (d, m, uu) = (inf.dim, inf.n_experts, u as usize);
     let before = Features::compute(data, Side::User);
     let feats = Features::compute(&edited, Side::User);
-    assert_eq!(feats.max_total(), before.max_total(), "pick a user whose edit keeps the activity scale");
+    assert_eq!(
+        feats.max_total(),
+        before.max_total(),
+        "pick a user whose edit keeps the activity scale"
+    );
     let habit = feats.row(uu).to_vec();
     let stats = RouteFeatures::compute_stats(data, &aux_csr(data)).1;
     let r = RouteFeatures::compute_with(&edited, &aux_csr(&edited), &stats);
@@ -129,8 +142,9 @@ fn recompute(data: &Dataset, ck: &Checkpoint, inf: &Inference, u: u32, edits: &[
         .unwrap();
     let mut z = pt.clone();
     for (k, g) in gate.iter().enumerate() {
-        for c in 0..d {
-            z[c] += g * inf_e.expert_user[(uu * m + k) * d + c];
+        let e = &inf_e.expert_user[(uu * m + k) * d..(uu * m + k + 1) * d];
+        for (zc, ec) in z.iter_mut().zip(e) {
+            *zc += g * ec;
         }
     }
     // The nearest k-means centroid (the strata's own assignment step).
@@ -138,7 +152,11 @@ fn recompute(data: &Dataset, ck: &Checkpoint, inf: &Inference, u: u32, edits: &[
     let stratum = (0..strata.centroids.len())
         .min_by(|&a, &b| {
             let dist = |k: usize| -> f32 {
-                strata.centroids[k].iter().zip(&habit).map(|(c, h)| (c - h) * (c - h)).sum()
+                strata.centroids[k]
+                    .iter()
+                    .zip(&habit)
+                    .map(|(c, h)| (c - h) * (c - h))
+                    .sum()
             };
             dist(a).total_cmp(&dist(b))
         })
@@ -150,8 +168,12 @@ fn recompute(data: &Dataset, ck: &Checkpoint, inf: &Inference, u: u32, edits: &[
             &Tensor::from_vec(habit.clone(), (1, habit.len()), &dev).unwrap(),
             (
                 &Tensor::from_vec(vec![inf.item_stratum[0]], 1, &dev).unwrap(),
-                &Tensor::from_vec(Features::compute(data, Side::Item).row(0).to_vec(), (1, habit.len()), &dev)
-                    .unwrap(),
+                &Tensor::from_vec(
+                    Features::compute(data, Side::Item).row(0).to_vec(),
+                    (1, habit.len()),
+                    &dev,
+                )
+                .unwrap(),
                 &Tensor::from_vec(vec![0u32], 1, &dev).unwrap(),
             ),
         )
@@ -193,15 +215,32 @@ fn check(data: &Dataset, ck: &Checkpoint, inf: &Inference, u: u32, edits: &[Edit
         let want = re.inf.score_users(&[u], mode).unwrap();
         assert_close(&format!("{mode:?} scores"), &got.scores, &want);
         for c in &got.changed {
-            let b = data.behavior_names().iter().position(|n| *n == c.behavior).unwrap();
+            let b = data
+                .behavior_names()
+                .iter()
+                .position(|n| *n == c.behavior)
+                .unwrap();
             let w = Inference::evidence_gate_of(&re.gate, inf.n_aux, b) * inf.evidence_w[b];
             let ev = w * (1.0 + c.count.1 as f32).ln();
-            assert!((c.evidence.1 - ev).abs() < TOL, "evidence {} vs {ev}", c.evidence.1);
+            assert!(
+                (c.evidence.1 - ev).abs() < TOL,
+                "evidence {} vs {ev}",
+                c.evidence.1
+            );
         }
     }
     // Not vacuous: the edit moved the gate.
-    let t = whatif::edited_scores(inf, data, u, edits, Mode::Do).unwrap().user.unwrap();
-    let moved: f32 = t.gate.0.iter().zip(&t.gate.1).map(|(a, b)| (a - b).abs()).sum();
+    let t = whatif::edited_scores(inf, data, u, edits, Mode::Do)
+        .unwrap()
+        .user
+        .unwrap();
+    let moved: f32 = t
+        .gate
+        .0
+        .iter()
+        .zip(&t.gate.1)
+        .map(|(a, b)| (a - b).abs())
+        .sum();
     assert!(moved > 1e-6, "the edit did not move the gate: {:?}", t.gate);
 }
 
@@ -212,12 +251,21 @@ fn whatif_user_terms_and_mf_scores_equal_a_recomputation_from_the_edited_data() 
     // Unedited, the recomputation gives the trained quantities of every user.
     let feats = Features::compute(&data, Side::User);
     for u in 0..data.n_users() as u32 {
-        assert_eq!(net.user_strata.nearest(feats.row(u as usize), feats.totals[u as usize]), inf.user_stratum[u as usize], "user {u}");
+        assert_eq!(
+            net.user_strata
+                .nearest(feats.row(u as usize), feats.totals[u as usize]),
+            inf.user_stratum[u as usize],
+            "user {u}"
+        );
     }
     for u in [0u32, 7, 123, 999] {
         for mode in [Mode::Do, Mode::Raw] {
             let got = whatif::edited_scores(&inf, &data, u, &[], mode).unwrap();
-            assert_close(&format!("user {u} unedited {mode:?}"), &got.scores, &inf.score_users(&[u], mode).unwrap());
+            assert_close(
+                &format!("user {u} unedited {mode:?}"),
+                &got.scores,
+                &inf.score_users(&[u], mode).unwrap(),
+            );
         }
     }
     let (view, cart, buy) = (0usize, 1usize, data.target());
@@ -225,17 +273,43 @@ fn whatif_user_terms_and_mf_scores_equal_a_recomputation_from_the_edited_data() 
     let viewed = data.behaviors[view].user_items(u);
     let carted = data.behaviors[cart].user_items(u);
     let bought = data.target_train().user_items(u);
-    let new_cart = (0..data.n_items() as u32).find(|i| !carted.contains(i)).unwrap();
-    let new_buy = (0..data.n_items() as u32).find(|i| !bought.contains(i) && viewed.contains(i)).unwrap();
-    let drop = |behavior, item| Edit { behavior, item, add: false };
-    let add = |behavior, item| Edit { behavior, item, add: true };
+    let new_cart = (0..data.n_items() as u32)
+        .find(|i| !carted.contains(i))
+        .unwrap();
+    let new_buy = (0..data.n_items() as u32)
+        .find(|i| !bought.contains(i) && viewed.contains(i))
+        .unwrap();
+    let drop = |behavior, item| Edit {
+        behavior,
+        item,
+        add: false,
+    };
+    let add = |behavior, item| Edit {
+        behavior,
+        item,
+        add: true,
+    };
     check(&data, &ck, &inf, u, &[drop(view, viewed[0])]);
     check(&data, &ck, &inf, u, &[add(cart, new_cart)]);
     check(&data, &ck, &inf, u, &[drop(buy, bought[0])]);
-    check(&data, &ck, &inf, u, &[add(buy, new_buy), drop(view, viewed[1]), add(view, viewed[1]), add(cart, new_cart)]);
+    check(
+        &data,
+        &ck,
+        &inf,
+        u,
+        &[
+            add(buy, new_buy),
+            drop(view, viewed[1]),
+            add(view, viewed[1]),
+            add(cart, new_cart),
+        ],
+    );
     // Dropping every view moves the user to another habit stratum.
     let all: Vec<Edit> = viewed.iter().map(|&i| drop(view, i)).collect();
     check(&data, &ck, &inf, u, &all);
-    let t = whatif::edited_scores(&inf, &data, u, &all, Mode::Do).unwrap().user.unwrap();
+    let t = whatif::edited_scores(&inf, &data, u, &all, Mode::Do)
+        .unwrap()
+        .user
+        .unwrap();
     assert_ne!(t.stratum.0, t.stratum.1, "the stratum did not change");
 }

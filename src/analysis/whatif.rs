@@ -171,19 +171,22 @@ fn edited_history(
             ))
         })?;
         let row = csr.row(u as usize).iter().copied();
-        hist.push(row.zip(csr.row_vals(u as usize).iter().map(|&c| c as u32)).collect());
+        hist.push(
+            row.zip(csr.row_vals(u as usize).iter().map(|&c| c as u32))
+                .collect(),
+        );
     }
     let t = data.target_train();
     let lo = t.pairs.partition_point(|&(x, _)| x < u);
     let hi = t.pairs.partition_point(|&(x, _)| x <= u);
-    hist.push(
-        (lo..hi)
-            .map(|k| (t.pairs[k].1, t.counts[k]))
-            .collect(),
-    );
+    hist.push((lo..hi).map(|k| (t.pairs[k].1, t.counts[k])).collect());
     for e in edits {
         let h = hist.get_mut(e.behavior).ok_or_else(|| {
-            Error::Other(format!("edit names behavior {} of {}", e.behavior, target + 1))
+            Error::Other(format!(
+                "edit names behavior {} of {}",
+                e.behavior,
+                target + 1
+            ))
         })?;
         if e.add {
             *h.entry(e.item).or_insert(0) += 1;
@@ -288,7 +291,8 @@ pub fn edited_scores(
     let mut scores = inf.score_vector(inf.vector_of(&terms.z, cu, mode), mode)?;
     let conv = mode == Mode::Raw && !inf.conversion_w.is_empty();
     let coef = |gate: &[f32], b: usize| {
-        Inference::evidence_gate_of(gate, inf.n_aux, b) * inf.evidence_w.get(b).copied().unwrap_or(0.0)
+        Inference::evidence_gate_of(gate, inf.n_aux, b)
+            * inf.evidence_w.get(b).copied().unwrap_or(0.0)
     };
     let cv = |b: usize, i: u32, c: u32| match inf.conversion_w.get(b) {
         Some(&v) if c > 0 => v * inf.conversion[i as usize],
@@ -429,7 +433,8 @@ pub fn what_if(
             exact.push("habit stratum".into());
             exact.push("confounder terms".into());
         }
-        approximated.push("population statistics kept (feature scales, strata, do averages)".into());
+        approximated
+            .push("population statistics kept (feature scales, strata, do averages)".into());
         approximated.push("item side kept".into());
     }
     Ok(WhatIf {

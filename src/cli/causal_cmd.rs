@@ -231,7 +231,12 @@ pub fn run_whatif(args: WhatifArgs) -> Result<()> {
     }
     if let Some(t) = &w.user_terms {
         let g = |v: &[f32]| {
-            let parts: Vec<String> = t.experts.iter().zip(v).map(|(n, x)| format!("{n} {x:.3}")).collect();
+            let parts: Vec<String> = t
+                .experts
+                .iter()
+                .zip(v)
+                .map(|(n, x)| format!("{n} {x:.3}"))
+                .collect();
             parts.join(", ")
         };
         println!("  gate: {} → {}", g(&t.gate.0), g(&t.gate.1));

@@ -269,7 +269,11 @@ mod tests {
                 .map(|&i| aux.iter().map(|c| c.value(u as usize, i)).collect())
                 .collect();
             let row = stats.user_row(rows.iter().map(|r| r.as_slice()));
-            assert_eq!(row, f.user[u as usize * 4..(u as usize + 1) * 4], "user {u}");
+            assert_eq!(
+                row,
+                f.user[u as usize * 4..(u as usize + 1) * 4],
+                "user {u}"
+            );
         }
         assert_eq!(RouteFeatures::compute_with(&d, &aux, &stats), f);
     }
