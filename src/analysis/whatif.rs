@@ -274,21 +274,6 @@ pub fn edited_scores(
     let before = edited_history(inf, data, u, &[])?;
     let hist = edited_history(inf, data, u, edits)?;
     let mask: Vec<u32> = hist[target].keys().copied().collect();
-    let routing = match &inf.user_routing {
-        Some(r) if !inf.plain => r,
-        // Plain: the score has no history term; only the mask changes.
-        _ => {
-            return Ok(Edited {
-                scores: inf.score_users(&[u], mode)?,
-                mask,
-                changed: Vec::new(),
-                user: None,
-            })
-        }
-    };
-    let terms = user_terms(inf, routing, u as usize, &hist);
-    let cu = (!terms.effect.is_empty()).then_some(terms.effect.as_slice());
-    let mut scores = inf.score_vector(inf.vector_of(&terms.z, cu, mode), mode)?;
     let conv = mode == Mode::Raw && !inf.conversion_w.is_empty();
     let coef = |gate: &[f32], b: usize| {
         Inference::evidence_gate_of(gate, inf.n_aux, b)
@@ -298,15 +283,27 @@ pub fn edited_scores(
         Some(&v) if c > 0 => v * inf.conversion[i as usize],
         _ => 0.0,
     };
-    for (b, h) in hist.iter().enumerate().take(inf.n_aux) {
-        let k = coef(&terms.gate.1, b);
-        for (&i, &c) in h {
-            scores[i as usize] += k * (1.0 + c as f32).ln();
-            if conv {
-                scores[i as usize] += cv(b, i, c);
+    let (scores, terms) = match &inf.user_routing {
+        Some(routing) if !inf.plain => {
+            let terms = user_terms(inf, routing, u as usize, &hist);
+            let cu = (!terms.effect.is_empty()).then_some(terms.effect.as_slice());
+            let mut scores = inf.score_vector(inf.vector_of(&terms.z, cu, mode), mode)?;
+            for (b, h) in hist.iter().enumerate().take(inf.n_aux) {
+                let k = coef(&terms.gate.1, b);
+                for (&i, &c) in h {
+                    scores[i as usize] += k * (1.0 + c as f32).ln();
+                    if conv {
+                        scores[i as usize] += cv(b, i, c);
+                    }
+                }
             }
+            (scores, Some(terms))
         }
-    }
+        // Plain: the score has no history term; only the mask changes.
+        _ => (inf.score_users(&[u], mode)?, None),
+    };
+    let no_gate = (Vec::new(), Vec::new());
+    let gates = terms.as_ref().map_or(&no_gate, |t| &t.gate);
     // Every edited auxiliary pair, once, with its terms before and after.
     let mut seen = std::collections::BTreeSet::new();
     let mut changed = Vec::new();
@@ -322,7 +319,7 @@ pub fn edited_scores(
             behavior: names[b].clone(),
             item: data.item_ids[e.item as usize].clone(),
             count: (old, new),
-            evidence: (ev(&terms.gate.0, old), ev(&terms.gate.1, new)),
+            evidence: (ev(&gates.0, old), ev(&gates.1, new)),
             conversion: (cv(b, e.item, old), cv(b, e.item, new)),
         });
     }
@@ -330,7 +327,7 @@ pub fn edited_scores(
         scores,
         mask,
         changed,
-        user: Some(terms),
+        user: terms,
     })
 }
 
