@@ -38,7 +38,7 @@ pub mod strata;
 
 pub use config::{BackboneKind, Config};
 pub use ease::EaseRanker;
-pub use inference::{Inference, Mode};
+pub use inference::{Inference, Mode, UserRouting};
 pub use net::Net;
 pub use rule::RuleRanker;
 

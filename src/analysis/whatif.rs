@@ -1,14 +1,18 @@
 //! What would this user be shown had they (not) done that? (issue 16, the What-if view.)
 //!
 //! Edits drop or add `(behavior, item)` interactions of one user. The user's scores are
-//! recomputed from the trained representations with the edited history:
-//! - **exact**: the evidence terms `ĝ_{u,b} w_b ln(1 + count_b(u,i))` and the `raw` conversion
-//!   evidence `v_b 1[count_b(u,i) > 0] conv_i` of the edited items, and the mask of training
-//!   target items (dropping a target interaction makes the item recommendable again);
-//! - **not recomputed** (approximated by the trained values): the backbone propagation (graph
-//!   backbones; an MF embedding does not depend on the history), the routing gates `g_{u,m}`
-//!   (computed at training time from the history's routing features) and the user's habit
-//!   stratum. [`WhatIf::approximated`] says which of these apply to the model.
+//! recomputed from the trained weights with the edited history:
+//! - **exact**: the evidence terms `ĝ_{u,b} w_b ln(1 + count_b(u,i))`, the `raw` conversion
+//!   evidence, the mask of training target items, and the user side of the routing and
+//!   confounder terms: habit features `h_u`, routing features `r_u`, the user gate
+//!   `g_u = softmax(W_g [P^T_u ‖ h_u ‖ r_u] / τ_g)` (top-k if configured), the fused
+//!   `Z_u = P^T_u + Σ_m g_m E_m(u)`, the habit stratum (nearest trained centroid) and
+//!   `c^U(u) = c^U_{h(u)} + h_u W_U`, hence both confounder terms of `raw` and `do`;
+//! - **kept** (approximated by the trained values): the population statistics (activity
+//!   scale, routing-feature means and spreads, strata centroids and priors, `do`'s averaged
+//!   effects), the item side (an edited item's own `g_i`, gate, `Z_i`, `c^I(i)`), and for graph
+//!   backbones the propagation (the user's `P^b`, `P^T` and expert outputs; an MF embedding
+//!   does not depend on the history). [`WhatIf::approximated`] says which apply to the model.
 
 use serde::{Deserialize, Serialize};
 
@@ -114,66 +118,217 @@ pub struct WhatIf {
     pub exact: Vec<String>,
     /// What keeps its trained value.
     pub approximated: Vec<String>,
+    /// The recomputed gate, stratum and user effect (None for plain).
+    #[serde(default)]
+    pub user_terms: Option<UserTerms>,
     /// Milliseconds spent re-ranking.
     pub millis: f64,
 }
 
-/// The user's scores (all items) and mask after `edits`, and the terms that changed.
+/// The user-side quantities an edit recomputes: gate, stratum and the raw user effect.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserTerms {
+    /// Expert names, in gate order.
+    pub experts: Vec<String>,
+    /// User gate `g_u` before and after.
+    pub gate: (Vec<f32>, Vec<f32>),
+    /// Habit stratum before and after (None without the causal scorer).
+    pub stratum: (Option<u32>, Option<u32>),
+    /// Habit features `h_u` after (behavior shares, then activity).
+    pub habit: Vec<f32>,
+    /// Routing features `r_u` after (empty without them).
+    pub route: Vec<f32>,
+    /// Fused `Z_u` after.
+    pub z: Vec<f32>,
+    /// Observational user effect `c^U(u)` after (empty without the causal scorer).
+    pub effect: Vec<f32>,
+}
+
+/// The user's scores and mask after the edits, the terms that changed and the recomputed
+/// user-side quantities (None for the plain backbone, whose score has none of them).
+#[derive(Debug, Clone)]
+pub struct Edited {
+    pub scores: Vec<f32>,
+    pub mask: Vec<u32>,
+    pub changed: Vec<TermChange>,
+    pub user: Option<UserTerms>,
+}
+
+/// The user's edited history: per behavior (dataset order), item → interaction count.
+fn edited_history(
+    inf: &Inference,
+    data: &Dataset,
+    u: u32,
+    edits: &[Edit],
+) -> Result<Vec<std::collections::BTreeMap<u32, u32>>> {
+    let target = data.target();
+    let mut hist: Vec<std::collections::BTreeMap<u32, u32>> = Vec::with_capacity(target + 1);
+    for b in 0..target {
+        let csr = inf.aux_csr.get(b).ok_or_else(|| {
+            Error::Other(format!(
+                "the model has {} auxiliary behaviors, the data {target}",
+                inf.aux_csr.len()
+            ))
+        })?;
+        let row = csr.row(u as usize).iter().copied();
+        hist.push(
+            row.zip(csr.row_vals(u as usize).iter().map(|&c| c as u32))
+                .collect(),
+        );
+    }
+    let t = data.target_train();
+    let lo = t.pairs.partition_point(|&(x, _)| x < u);
+    let hi = t.pairs.partition_point(|&(x, _)| x <= u);
+    hist.push((lo..hi).map(|k| (t.pairs[k].1, t.counts[k])).collect());
+    for e in edits {
+        let h = hist.get_mut(e.behavior).ok_or_else(|| {
+            Error::Other(format!(
+                "edit names behavior {} of {}",
+                e.behavior,
+                target + 1
+            ))
+        })?;
+        if e.add {
+            *h.entry(e.item).or_insert(0) += 1;
+        } else {
+            h.remove(&e.item);
+        }
+    }
+    Ok(hist)
+}
+
+/// Gate, stratum, habit and routing features, `Z_u` and `c^U(u)` of user `u` with history
+/// `hist`, from the trained weights and population statistics.
+fn user_terms(
+    inf: &Inference,
+    routing: &crate::model::UserRouting,
+    u: usize,
+    hist: &[std::collections::BTreeMap<u32, u32>],
+) -> UserTerms {
+    let (d, m, n_aux) = (inf.dim, inf.n_experts, inf.n_aux);
+    let counts: Vec<u32> = hist.iter().map(|h| h.len() as u32).collect();
+    let total: u32 = counts.iter().sum();
+    let mut habit = vec![0f32; counts.len() + 1];
+    crate::model::strata::Features::fill_row(&mut habit, &counts, routing.activity_max);
+    let route = match &routing.route {
+        Some(stats) => {
+            let rows: Vec<Vec<f32>> = hist[n_aux]
+                .keys()
+                .map(|i| {
+                    (0..n_aux)
+                        .map(|b| hist[b].get(i).copied().unwrap_or(0) as f32)
+                        .collect()
+                })
+                .collect();
+            stats.user_row(rows.iter().map(|r| r.as_slice()))
+        }
+        None => Vec::new(),
+    };
+    let pt = &inf.pt_user[u * d..(u + 1) * d];
+    let mut x = pt.to_vec();
+    x.extend_from_slice(&habit);
+    x.extend_from_slice(&route);
+    let gate = routing.gate(&x);
+    let mut z = pt.to_vec();
+    for (k, g) in gate.iter().enumerate() {
+        let e = &inf.expert_user[(u * m + k) * d..(u * m + k + 1) * d];
+        for (zv, ev) in z.iter_mut().zip(e) {
+            *zv += g * ev;
+        }
+    }
+    let (stratum, effect) = match &inf.causal {
+        Some(c) => {
+            let s = routing.strata.nearest(&habit, total);
+            let mut cu = c.user_effect[s as usize * d..(s as usize + 1) * d].to_vec();
+            for (f, &h) in habit.iter().enumerate() {
+                for (cv, &w) in cu.iter_mut().zip(&c.user_lin[f * d..(f + 1) * d]) {
+                    *cv += h * w;
+                }
+            }
+            (Some(s), cu)
+        }
+        None => (None, Vec::new()),
+    };
+    UserTerms {
+        experts: inf.expert_names.clone(),
+        gate: (inf.gate_user[u * m..(u + 1) * m].to_vec(), gate),
+        stratum: (inf.causal.as_ref().map(|_| inf.user_stratum[u]), stratum),
+        habit,
+        route,
+        z,
+        effect,
+    }
+}
+
+/// The user's scores (all items) and mask after `edits`, the terms that changed and the
+/// recomputed gate, stratum and user effect (module docs).
 pub fn edited_scores(
     inf: &Inference,
     data: &Dataset,
     u: u32,
     edits: &[Edit],
     mode: Mode,
-) -> Result<(Vec<f32>, Vec<u32>, Vec<TermChange>)> {
-    let mut scores = inf.score_users(&[u], mode)?;
-    let mut mask = data.target_train().user_items(u);
+) -> Result<Edited> {
     let target = data.target();
     let names = data.behavior_names();
-    let mut changed = Vec::new();
-    // Counts after the earlier edits of the same list, so repeated edits compose.
-    let mut counts: std::collections::BTreeMap<(usize, u32), u32> = Default::default();
-    for e in edits {
-        if e.behavior == target {
-            match (e.add, mask.binary_search(&e.item)) {
-                (true, Err(p)) => mask.insert(p, e.item),
-                (false, Ok(p)) => {
-                    mask.remove(p);
+    let before = edited_history(inf, data, u, &[])?;
+    let hist = edited_history(inf, data, u, edits)?;
+    let mask: Vec<u32> = hist[target].keys().copied().collect();
+    let conv = mode == Mode::Raw && !inf.conversion_w.is_empty();
+    let coef = |gate: &[f32], b: usize| {
+        Inference::evidence_gate_of(gate, inf.n_aux, b)
+            * inf.evidence_w.get(b).copied().unwrap_or(0.0)
+    };
+    let cv = |b: usize, i: u32, c: u32| match inf.conversion_w.get(b) {
+        Some(&v) if c > 0 => v * inf.conversion[i as usize],
+        _ => 0.0,
+    };
+    let (scores, terms) = match &inf.user_routing {
+        Some(routing) if !inf.plain => {
+            let terms = user_terms(inf, routing, u as usize, &hist);
+            let cu = (!terms.effect.is_empty()).then_some(terms.effect.as_slice());
+            let mut scores = inf.score_vector(inf.vector_of(&terms.z, cu, mode), mode)?;
+            for (b, h) in hist.iter().enumerate().take(inf.n_aux) {
+                let k = coef(&terms.gate.1, b);
+                for (&i, &c) in h {
+                    scores[i as usize] += k * (1.0 + c as f32).ln();
+                    if conv {
+                        scores[i as usize] += cv(b, i, c);
+                    }
                 }
-                _ => {}
             }
+            (scores, Some(terms))
+        }
+        // Plain: the score has no history term; only the mask changes.
+        _ => (inf.score_users(&[u], mode)?, None),
+    };
+    let no_gate = (Vec::new(), Vec::new());
+    let gates = terms.as_ref().map_or(&no_gate, |t| &t.gate);
+    // Every edited auxiliary pair, once, with its terms before and after.
+    let mut seen = std::collections::BTreeSet::new();
+    let mut changed = Vec::new();
+    for e in edits {
+        if e.behavior == target || !seen.insert((e.behavior, e.item)) {
             continue;
         }
         let b = e.behavior;
-        let csr = &inf.aux_csr[b];
-        let trained = csr
-            .row(u as usize)
-            .binary_search(&e.item)
-            .map(|k| csr.row_vals(u as usize)[k] as u32)
-            .unwrap_or(0);
-        let old = *counts.get(&(b, e.item)).unwrap_or(&trained);
-        let new = if e.add { old + 1 } else { 0 };
-        counts.insert((b, e.item), new);
-        let coef = inf.evidence_gate(u as usize, b) * inf.evidence_w.get(b).copied().unwrap_or(0.0);
-        let ev = |c: u32| coef * (1.0 + c as f32).ln();
-        let cv = |c: u32| match inf.conversion_w.get(b) {
-            Some(&v) if c > 0 => v * inf.conversion[e.item as usize],
-            _ => 0.0,
-        };
-        let i = e.item as usize;
-        scores[i] += ev(new) - ev(old);
-        if mode == Mode::Raw {
-            scores[i] += cv(new) - cv(old);
-        }
+        let old = before[b].get(&e.item).copied().unwrap_or(0);
+        let new = hist[b].get(&e.item).copied().unwrap_or(0);
+        let ev = |gate: &[f32], c: u32| coef(gate, b) * (1.0 + c as f32).ln();
         changed.push(TermChange {
             behavior: names[b].clone(),
-            item: data.item_ids[i].clone(),
+            item: data.item_ids[e.item as usize].clone(),
             count: (old, new),
-            evidence: (ev(old), ev(new)),
-            conversion: (cv(old), cv(new)),
+            evidence: (ev(&gates.0, old), ev(&gates.1, new)),
+            conversion: (cv(b, e.item, old), cv(b, e.item, new)),
         });
     }
-    Ok((scores, mask, changed))
+    Ok(Edited {
+        scores,
+        mask,
+        changed,
+        user: terms,
+    })
 }
 
 /// 1-based rank of `i` among the unmasked items (None when masked).
@@ -223,7 +378,12 @@ pub fn what_if(
     let start = std::time::Instant::now();
     let before_scores = inf.score_users(&[u], mode)?;
     let before_mask = data.target_train().user_items(u);
-    let (after_scores, after_mask, changed) = edited_scores(inf, data, u, edits, mode)?;
+    let Edited {
+        scores: after_scores,
+        mask: after_mask,
+        changed,
+        user: user_terms,
+    } = edited_scores(inf, data, u, edits, mode)?;
     let list = |s: &[f32], m: &[u32]| -> Vec<Ranked> {
         top_k(s, k, m)
             .into_iter()
@@ -256,15 +416,23 @@ pub fn what_if(
     let mut approximated = Vec::new();
     if !matches!(backbone, BackboneKind::Mf) {
         approximated.push(format!(
-            "{} propagation not recomputed (trained representations kept)",
+            "{} propagation not recomputed (the user's P^b, P^T, experts kept)",
             backbone.name()
         ));
     }
     if !inf.plain {
-        approximated.push("routing gates not recomputed (trained gates kept)".into());
-    }
-    if inf.causal.is_some() {
-        approximated.push("user habit stratum not reassigned".into());
+        exact.push("h_u".into());
+        if inf.user_routing.as_ref().is_some_and(|r| r.route.is_some()) {
+            exact.push("r_u".into());
+        }
+        exact.push("gate g_u, Z_u".into());
+        if inf.causal.is_some() {
+            exact.push("habit stratum".into());
+            exact.push("confounder terms".into());
+        }
+        approximated
+            .push("population statistics kept (feature scales, strata, do averages)".into());
+        approximated.push("item side kept".into());
     }
     Ok(WhatIf {
         user: data.user_ids[u as usize].clone(),
@@ -275,6 +443,7 @@ pub fn what_if(
         changed,
         exact,
         approximated,
+        user_terms,
         millis,
     })
 }

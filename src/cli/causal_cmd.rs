@@ -235,6 +235,21 @@ fn print_whatif(w: &whatif::WhatIf) {
             t.conversion.1
         );
     }
+    if let Some(t) = &w.user_terms {
+        let g = |v: &[f32]| {
+            let parts: Vec<String> = t
+                .experts
+                .iter()
+                .zip(v)
+                .map(|(n, x)| format!("{n} {x:.3}"))
+                .collect();
+            parts.join(", ")
+        };
+        println!("  gate: {} → {}", g(&t.gate.0), g(&t.gate.1));
+        if let (Some(a), Some(b)) = t.stratum {
+            println!("  habit stratum: {a} → {b}");
+        }
+    }
     if let Some(c) = &w.item {
         let r = |x: Option<usize>| x.map_or("masked".to_string(), |r| r.to_string());
         println!(

@@ -66,6 +66,72 @@ pub struct CausalParts {
     pub beta_bar: f32,
     pub prior_user: Vec<f64>,
     pub prior_item: Vec<f64>,
+    /// `c^U_k` per user stratum, `[K_u × d]`.
+    pub user_effect: Vec<f32>,
+    /// `W_U`, `[F × d]` (F the width of `h_u`).
+    pub user_lin: Vec<f32>,
+}
+
+/// What an edited user's gate, stratum and confounder effect are recomputed from (the
+/// what-if, `analysis::whatif`): the user gate's weights and switches and the trained
+/// population statistics of its inputs.
+#[derive(Debug, Clone)]
+pub struct UserRouting {
+    /// Gate inputs `[P^T_u ‖ h_u ‖ r_u]` width.
+    pub inputs: usize,
+    /// `W_g`, `[inputs × M]` row-major, and `b_g` `[M]`.
+    pub w: Vec<f32>,
+    pub b: Vec<f32>,
+    /// False for the uniform gate (`mclmr.moe = false`).
+    pub learned: bool,
+    /// Softmax temperature `τ_g`.
+    pub temperature: f32,
+    /// Top-k routing (0 = dense).
+    pub top_k: usize,
+    /// Routing features' population statistics (None without routing features).
+    pub route: Option<super::route::RouteStats>,
+    /// The activity scale of `h_u` (largest training total of a user).
+    pub activity_max: u32,
+    /// The user strata (centroids for the nearest-centroid assignment).
+    pub strata: super::strata::Strata,
+}
+
+impl UserRouting {
+    /// Gate weights for the input row `x`: `softmax((x W + b) / τ)`, top-k renormalised, as
+    /// `MoeAggregator::gate` computes them.
+    pub fn gate(&self, x: &[f32]) -> Vec<f32> {
+        let m = self.b.len();
+        if !self.learned {
+            return vec![1.0 / m as f32; m];
+        }
+        let mut logits = self.b.clone();
+        for (r, &xv) in x.iter().enumerate() {
+            for (l, &w) in logits.iter_mut().zip(&self.w[r * m..(r + 1) * m]) {
+                *l += xv * w;
+            }
+        }
+        let hi = logits
+            .iter()
+            .map(|l| l / self.temperature)
+            .fold(f32::NEG_INFINITY, f32::max);
+        let mut g: Vec<f32> = logits
+            .iter()
+            .map(|l| (l / self.temperature - hi).exp())
+            .collect();
+        let sum: f32 = g.iter().sum();
+        g.iter_mut().for_each(|v| *v /= sum);
+        if self.top_k == 0 || self.top_k >= m {
+            return g;
+        }
+        let mut order: Vec<usize> = (0..m).collect();
+        order.sort_by(|&a, &b| g[b].total_cmp(&g[a]));
+        for &j in &order[self.top_k..] {
+            g[j] = 0.0;
+        }
+        let sum = g.iter().sum::<f32>().max(1e-12);
+        g.iter_mut().for_each(|v| *v /= sum);
+        g
+    }
 }
 
 /// Everything needed to rank and explain without the autograd graph.
@@ -116,6 +182,8 @@ pub struct Inference {
     pub item_stratum: Vec<u32>,
     /// Auxiliary interactions (user → items with counts) for the evidence terms.
     pub aux_csr: Vec<Csr>,
+    /// The user gate's recomputation inputs (None for plain).
+    pub user_routing: Option<UserRouting>,
     pub(crate) item_mat_do: Option<Tensor>,
     pub(crate) item_mat_raw: Option<Tensor>,
 }
@@ -191,6 +259,33 @@ impl Inference {
         }
     }
 
+    /// Scores of every item for one augmented user vector (as [`Inference::user_vector`]
+    /// builds it), without the pair-level evidence terms.
+    pub fn score_vector(&self, uv: Vec<f32>, mode: Mode) -> Result<Vec<f32>> {
+        let w = self.aug_width(mode);
+        let mat = match mode {
+            Mode::Do => self.item_mat_do.as_ref(),
+            Mode::Raw => self.item_mat_raw.as_ref(),
+        }
+        .ok_or_else(|| Error::Other("inference not finished".into()))?;
+        let ut = Tensor::from_vec(uv, (1, w), &Device::Cpu)?;
+        Ok(ut.matmul(mat)?.flatten_all()?.to_vec1::<f32>()?)
+    }
+
+    /// The augmented vector of a user with fused `zu` and observational effect `cu`.
+    pub fn vector_of(&self, zu: &[f32], cu: Option<&[f32]>, mode: Mode) -> Vec<f32> {
+        let mut v = zu.to_vec();
+        match (&self.causal, mode) {
+            (None, _) => {}
+            (Some(_), Mode::Do) => v.push(1.0),
+            (Some(_), Mode::Raw) => {
+                v.extend_from_slice(cu.unwrap_or(&[]));
+                v.push(1.0);
+            }
+        }
+        v
+    }
+
     /// Scores of every item for each user in `users`, row-major `[users.len() × n_items]`.
     pub fn score_users(&self, users: &[u32], mode: Mode) -> Result<Vec<f32>> {
         let w = self.aug_width(mode);
@@ -250,12 +345,18 @@ impl Inference {
     /// The user's routing weight of behavior `b` among the per-behavior experts (the gate
     /// restricted to them and renormalised; see `MoeAggregator::evidence_gate`).
     pub fn evidence_gate(&self, u: usize, b: usize) -> f32 {
-        let g = &self.gate_user[u * self.n_experts..u * self.n_experts + self.n_aux];
+        let g = &self.gate_user[u * self.n_experts..(u + 1) * self.n_experts];
+        Self::evidence_gate_of(g, self.n_aux, b)
+    }
+
+    /// [`Inference::evidence_gate`] of a user gate row `gate` (`[M]`).
+    pub fn evidence_gate_of(gate: &[f32], n_aux: usize, b: usize) -> f32 {
+        let g = &gate[..n_aux];
         let sum: f32 = g.iter().sum();
         if sum > 0.0 {
             g[b] / sum
         } else {
-            1.0 / self.n_aux.max(1) as f32
+            1.0 / n_aux.max(1) as f32
         }
     }
 
@@ -348,6 +449,18 @@ impl Net {
             inf.conversion = conv.host.clone();
             inf.conversion_w = host(&conv.effective()?)?;
         }
+        let (w, b) = moe.user_gate_weights();
+        inf.user_routing = Some(UserRouting {
+            inputs: w.dim(0)?,
+            w: host(w)?,
+            b: host(b)?,
+            learned: moe.learned,
+            temperature: moe.temperature as f32,
+            top_k: moe.top_k,
+            route: self.route_stats.clone(),
+            activity_max: self.user_activity_max,
+            strata: self.user_strata.clone(),
+        });
         Ok(())
     }
 
@@ -366,7 +479,10 @@ impl Net {
                 &all_i,
             ),
         )?;
+        let (user_effect, user_lin) = c.user_tables();
         Ok(CausalParts {
+            user_effect: host(user_effect)?,
+            user_lin: host(user_lin)?,
             cu: host(&cu)?,
             ci: host(&ci)?,
             beta: host(&b)?,

@@ -134,6 +134,11 @@ impl MoeAggregator {
         self.experts.len()
     }
 
+    /// The user gate's `(W [inputs × M], b [M])`.
+    pub fn user_gate_weights(&self) -> (&Tensor, &Tensor) {
+        (&self.gate_user.w, &self.gate_user.b)
+    }
+
     /// Expert `m` applied to rows `x` (`[n, d]`).
     pub fn expert(&self, m: usize, x: &Tensor) -> Result<Tensor> {
         self.experts[m].forward(x)
@@ -245,5 +250,63 @@ impl MoeAggregator {
         let empty = sum.le(0.0)?.to_dtype(g.dtype())?; // 1 where every gate is zero
         let g = (g.broadcast_add(&(&empty / n_aux as f64)?))?;
         g.broadcast_div(&(sum + empty)?)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::params::ParamInit;
+    use crate::model::strata::{Features, Strata};
+    use crate::model::UserRouting;
+    use candle_core::Device;
+
+    /// The what-if's host gate (`UserRouting::gate`) is the block's gate, dense and top-k.
+    #[test]
+    fn host_gate_equals_the_block_gate() {
+        let dev = Device::Cpu;
+        for top_k in [0, 2] {
+            let mut cfg = Config::default();
+            cfg.model.dim = 4;
+            cfg.mclmr.shared_experts = 2;
+            cfg.mclmr.top_k = top_k;
+            cfg.mclmr.gate_temperature = 0.5;
+            let init = ParamInit::new(&dev, 7);
+            let moe = MoeAggregator::new(&cfg, 2, 3, init.root().pp("moe")).unwrap();
+            // Inputs large enough that W ~ N(0, 0.01) gives gates far from uniform.
+            let pt = (Tensor::randn(0f32, 1.0, (6, 4), &dev).unwrap() * 20.0).unwrap();
+            let feat = (Tensor::randn(0f32, 1.0, (6, 3), &dev).unwrap() * 20.0).unwrap();
+            let want = moe.gate(Side::User, &pt, &feat).unwrap();
+            let want = want.to_vec2::<f32>().unwrap();
+            let (w, b) = moe.user_gate_weights();
+            let one = Features {
+                width: 1,
+                values: vec![0.0],
+                totals: vec![1],
+            };
+            let r = UserRouting {
+                inputs: 7,
+                w: w.flatten_all().unwrap().to_vec1().unwrap(),
+                b: b.to_vec1().unwrap(),
+                learned: moe.learned,
+                temperature: moe.temperature as f32,
+                top_k,
+                route: None,
+                activity_max: 1,
+                strata: Strata::fit(&one, Side::User, 1, 0),
+            };
+            let x = Tensor::cat(&[&pt, &feat], 1)
+                .unwrap()
+                .to_vec2::<f32>()
+                .unwrap();
+            for (row, want) in x.iter().zip(&want) {
+                let got = r.gate(row);
+                let zeros = got.iter().filter(|&&g| g == 0.0).count();
+                assert_eq!(zeros, if top_k == 0 { 0 } else { 4 - top_k }, "{got:?}");
+                for (a, b) in got.iter().zip(want) {
+                    assert!((a - b).abs() < 1e-5, "top_k {top_k}: {got:?} vs {want:?}");
+                }
+            }
+        }
     }
 }

@@ -48,6 +48,10 @@ pub struct Net {
     /// Gate inputs besides `P^T`: the confounder features, then the routing features.
     pub(super) gate_feat_user: Tensor,
     pub(super) gate_feat_item: Tensor,
+    /// The routing features' population statistics (None without routing features).
+    pub(super) route_stats: Option<super::route::RouteStats>,
+    /// The largest user total of training interactions (the activity scale of `h_u`).
+    pub(super) user_activity_max: u32,
     /// Confounder design rows (stratum one-hot, then features) for the orthogonality penalty.
     pub(super) conf_user: Tensor,
     pub(super) conf_item: Tensor,
@@ -168,11 +172,11 @@ fn gate_features(
     data: &Dataset,
     aux_csr: &[Csr],
     (user, item): (&Tensor, &Tensor),
-) -> Result<(Tensor, Tensor)> {
+) -> Result<(Tensor, Tensor, Option<super::route::RouteStats>)> {
     if !(config.model.mclmr && config.mclmr.route_features && !aux_csr.is_empty()) {
-        return Ok((user.clone(), item.clone()));
+        return Ok((user.clone(), item.clone(), None));
     }
-    let r = RouteFeatures::compute(data, aux_csr);
+    let (r, stats) = RouteFeatures::compute_stats(data, aux_csr);
     let cat = |f: &Tensor, rows: Vec<f32>, n: usize| -> Result<Tensor> {
         let t = Tensor::from_vec(rows, (n, r.width), f.device())?;
         Ok(Tensor::cat(&[f, &t], 1)?)
@@ -180,6 +184,7 @@ fn gate_features(
     Ok((
         cat(user, r.user.clone(), data.n_users())?,
         cat(item, r.item.clone(), data.n_items())?,
+        Some(stats),
     ))
 }
 
@@ -227,13 +232,14 @@ impl Net {
             .iter()
             .map(|b| b.user_csr(data.n_users()))
             .collect();
-        let (gate_feat_user, gate_feat_item) =
+        let (gate_feat_user, gate_feat_item, route_stats) =
             gate_features(config, data, &aux_csr, (&user.table, &item.table))?;
         let blocks = Blocks::new(config, n_aux, gate_feat_user.dim(1)?, (&user, &item), &vb)?;
         let conf_user = confounder_design(&user, device)?;
         let conf_item = confounder_design(&item, device)?;
         let user_stratum = idx(&user_strata.assign, device)?;
         let item_stratum = idx(&item_strata.assign, device)?;
+        let user_activity_max = user.features.max_total();
         let (user_feat, item_feat) = (user.table, item.table);
         Ok(Net {
             config: config.clone(),
@@ -254,6 +260,8 @@ impl Net {
             item_feat,
             gate_feat_user,
             gate_feat_item,
+            route_stats,
+            user_activity_max,
             conf_user,
             conf_item,
             user_stratum,

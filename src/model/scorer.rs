@@ -95,6 +95,11 @@ impl CausalScorer {
         })
     }
 
+    /// The user side's `(c^U_k [K_u × d], W_U [F × d])`.
+    pub fn user_tables(&self) -> (&Tensor, &Tensor) {
+        (&self.user, &self.user_lin)
+    }
+
     /// Whether `b(i)` has the conversion term (the conversion loss is on).
     pub fn has_conversion(&self) -> bool {
         self.conversion.is_some()

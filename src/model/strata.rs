@@ -51,22 +51,41 @@ impl Features {
             }
         }
         let totals: Vec<u32> = counts.chunks(b).map(|c| c.iter().sum()).collect();
-        let max_total = totals.iter().copied().max().unwrap_or(0).max(1) as f32;
+        let max_total = totals.iter().copied().max().unwrap_or(0);
         let mut values = vec![0f32; n * width];
         for node in 0..n {
-            let t = totals[node];
-            if t > 0 {
-                for k in 0..b {
-                    values[node * width + k] = counts[node * b + k] as f32 / t as f32;
-                }
-                values[node * width + b] = (1.0 + t as f32).ln() / (1.0 + max_total).ln();
-            }
+            Self::fill_row(
+                &mut values[node * width..(node + 1) * width],
+                &counts[node * b..(node + 1) * b],
+                max_total,
+            );
         }
         Features {
             width,
             values,
             totals,
         }
+    }
+
+    /// Writes one node's row from its interactions per behavior, `max_total` being the
+    /// largest node total of the population (the activity scale).
+    pub fn fill_row(row: &mut [f32], counts: &[u32], max_total: u32) {
+        let t: u32 = counts.iter().sum();
+        if t == 0 {
+            row.iter_mut().for_each(|v| *v = 0.0);
+            return;
+        }
+        let b = counts.len();
+        for k in 0..b {
+            row[k] = counts[k] as f32 / t as f32;
+        }
+        let max_total = max_total.max(1) as f32;
+        row[b] = (1.0 + t as f32).ln() / (1.0 + max_total).ln();
+    }
+
+    /// The largest node total (the activity scale of [`Features::fill_row`]).
+    pub fn max_total(&self) -> u32 {
+        self.totals.iter().copied().max().unwrap_or(0)
     }
 
     pub fn len(&self) -> usize {
@@ -99,6 +118,10 @@ pub struct Strata {
     pub profile: Vec<Vec<f32>>,
     /// Index of the stratum of nodes without training interactions, if any.
     pub empty_stratum: Option<u32>,
+    /// The k-means centroid of every cluster stratum (the empty stratum has none; empty in
+    /// checkpoints written before it was kept, where `profile` stands in).
+    #[serde(default)]
+    pub centroids: Vec<Vec<f32>>,
 }
 
 /// The user and item strata of `data` as training fits them (`mclmr.k_user`, `k_item`, seeded
@@ -207,7 +230,45 @@ impl Strata {
         let mut rng = StdRng::seed_from_u64(seed ^ 0x5eed_57a7);
         let mut centroids = kmeans_pp(features, &active, k_eff, &mut rng);
         let assign_active = lloyd(features, &active, &mut centroids);
-        Self::from_clusters(features, side, &active, &assign_active, centroids.len())
+        let mut s = Self::from_clusters(features, side, &active, &assign_active, centroids.len());
+        let mut used = vec![false; centroids.len()];
+        for &a in &assign_active {
+            used[a as usize] = true;
+        }
+        s.centroids = centroids
+            .into_iter()
+            .zip(used)
+            .filter_map(|(c, u)| u.then_some(c))
+            .collect();
+        s
+    }
+
+    /// The stratum of a node with feature row `row` and `total` interactions: the empty
+    /// stratum for no interaction, else the nearest centroid (as the last k-means step).
+    pub fn nearest(&self, row: &[f32], total: u32) -> u32 {
+        if total == 0 {
+            if let Some(e) = self.empty_stratum {
+                return e;
+            }
+        }
+        let cands: Vec<(u32, &[f32])> = if self.centroids.is_empty() {
+            (0..self.k as u32)
+                .filter(|&k| Some(k) != self.empty_stratum)
+                .map(|k| (k, self.profile[k as usize].as_slice()))
+                .collect()
+        } else {
+            (0..self.centroids.len() as u32)
+                .map(|k| (k, self.centroids[k as usize].as_slice()))
+                .collect()
+        };
+        let mut best = (self.empty_stratum.unwrap_or(0), f32::INFINITY);
+        for (k, c) in cands {
+            let d = dist2(row, c);
+            if d < best.1 {
+                best = (k, d);
+            }
+        }
+        best.0
     }
 
     /// The strata of `n_clusters` clusters of the `active` nodes: clusters that ended empty
@@ -261,6 +322,7 @@ impl Strata {
             size,
             profile,
             empty_stratum,
+            centroids: Vec::new(),
         }
     }
 }
@@ -297,6 +359,12 @@ mod tests {
         assert_eq!(s.empty_stratum, Some(s.assign[4]));
         assert!((s.prior.iter().sum::<f64>() - 1.0).abs() < 1e-9);
         assert_eq!(s.size.iter().sum::<usize>(), 5);
+        for n in 0..5 {
+            assert_eq!(s.nearest(f.row(n), f.totals[n]), s.assign[n], "node {n}");
+        }
+        let mut old = s.clone();
+        old.centroids.clear();
+        assert_eq!(old.nearest(&[0.9, 0.1, 0.1], 3), s.assign[0]);
     }
 
     #[test]
