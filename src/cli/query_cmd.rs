@@ -6,13 +6,13 @@ use clap::Args;
 
 mod eval_cmd;
 
-pub use eval_cmd::{run_eval, EvalArgs};
 use super::model_cmd::{open, resolve_item, resolve_user, ModelOpts};
 use crate::analysis::ranking::top_k_scored;
 use crate::error::{Error, Result};
 use crate::eval;
 use crate::explain::explain;
 use crate::model::Mode;
+pub use eval_cmd::{run_eval, EvalArgs};
 
 /// `mclmr recommend`
 #[derive(Debug, Args)]

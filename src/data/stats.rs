@@ -135,7 +135,6 @@ impl DataStats {
     }
 }
 
-
 fn pct(n: usize, share: f64) -> String {
     format!("{} ({:.1}%)", thousands(n), share * 100.0)
 }
