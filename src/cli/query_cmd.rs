@@ -4,29 +4,15 @@ use std::path::PathBuf;
 
 use clap::Args;
 
+mod eval_cmd;
+
 use super::model_cmd::{open, resolve_item, resolve_user, ModelOpts};
 use crate::analysis::ranking::top_k_scored;
 use crate::error::{Error, Result};
-use crate::eval::{self, metrics::KS};
+use crate::eval;
 use crate::explain::explain;
-use crate::memory::peak_rss_mib;
-use crate::model::{Mode, Ranker};
-
-/// `mclmr eval`
-#[derive(Debug, Args)]
-pub struct EvalArgs {
-    #[command(flatten)]
-    pub m: ModelOpts,
-    /// Print JSON: {"do":{"HR@10":…},"raw":{…},"bias":{…},"interventional":{…},"routing":{…}}.
-    #[arg(long)]
-    pub json: bool,
-    /// Also write every user's expert gates and effective evidence weights to this TSV file.
-    #[arg(long, value_name = "FILE")]
-    pub gates: Option<PathBuf>,
-    /// Metrics per group instead: `stratum` (user habit strata, item strata, popularity buckets).
-    #[arg(long, value_enum)]
-    pub by: Option<super::causal_cmd::By>,
-}
+use crate::model::Mode;
+pub use eval_cmd::{run_eval, EvalArgs};
 
 /// `mclmr recommend`
 #[derive(Debug, Args)]
@@ -77,86 +63,6 @@ pub struct ExportArgs {
     /// Ranking: `do` or `raw`.
     #[arg(long, default_value = "do")]
     pub mode: Mode,
-}
-
-/// `mclmr eval`
-pub fn run_eval(args: EvalArgs) -> Result<()> {
-    let (data, model) = open(&args.m)?;
-    if args.by.is_some() {
-        return super::causal_cmd::print_groups(&model.ranker, &data, args.json);
-    }
-    let report = eval::full_report(&model.ranker, &data)?;
-    let routing = match &model.ranker {
-        Ranker::Neural(inf) => {
-            if let Some(path) = &args.gates {
-                crate::analysis::routing::write_gates(inf, &data, path)?;
-            }
-            crate::analysis::routing::summary(inf, &data)
-        }
-        Ranker::Rule(_) | Ranker::Ease(_) => None,
-    };
-    if args.json {
-        let mut v = serde_json::to_value(&report).map_err(|e| Error::Other(e.to_string()))?;
-        if let Some(o) = v.as_object_mut() {
-            o.insert("peak_rss_mib".into(), serde_json::json!(peak_rss_mib()));
-            if let Some(r) = &routing {
-                o.insert("routing".into(), serde_json::json!(r));
-            }
-        }
-        println!("{v}");
-        return Ok(());
-    }
-    println!(
-        "{} on {} ({} test users, {:.2}s)",
-        args.m.model.display(),
-        data.name,
-        report.users,
-        report.seconds
-    );
-    let mut keys = Vec::new();
-    for k in KS {
-        keys.extend([
-            format!("HR@{k}"),
-            format!("Recall@{k}"),
-            format!("NDCG@{k}"),
-        ]);
-    }
-    println!("{:<12}{:>10}{:>10}", "metric", "do", "raw");
-    for k in &keys {
-        println!(
-            "{:<12}{:>10.4}{:>10.4}",
-            k,
-            report.do_.get(k).unwrap_or(&0.0),
-            report.raw.get(k).unwrap_or(&0.0)
-        );
-    }
-    for (mode, b) in &report.bias {
-        println!("bias {mode:<4} mean popularity {:.1}  coverage {:.3}  gini {:.3}  long-tail HR@10 {:.4}", b.mean_popularity, b.coverage, b.gini, b.longtail_hr10);
-    }
-    if let Some(r) = &routing {
-        println!(
-            "routing over {} users (mean ± sd, 5th–95th percentile):",
-            r.users
-        );
-        for (what, rows) in [("gate", &r.gates), ("evidence w", &r.evidence)] {
-            for s in rows {
-                println!(
-                    "  {what:<10} {:<10} {:.3} ± {:.3}  [{:.3}, {:.3}]",
-                    s.name, s.mean, s.sd, s.p5, s.p95
-                );
-            }
-        }
-    }
-    if let Some(iv) = &report.interventional {
-        for (mode, m) in iv {
-            println!(
-                "interventional {mode:<4} HR@10 {:.4}  NDCG@10 {:.4}",
-                m.get("HR@10").unwrap_or(&0.0),
-                m.get("NDCG@10").unwrap_or(&0.0)
-            );
-        }
-    }
-    Ok(())
 }
 
 /// `mclmr recommend`
