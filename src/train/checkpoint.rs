@@ -16,7 +16,7 @@ use super::events::EpochReport;
 use super::trainer::{ResumeState, TrainOutcome};
 use crate::data::Dataset;
 use crate::error::{Error, Result};
-use crate::model::strata::{Features, Side, Strata};
+use crate::model::strata::Strata;
 use crate::model::{BackboneKind, Config, EaseRanker, Net, Ranker, RuleRanker};
 
 /// The tensor name of EASE's item-item weights `B` (`param.` + this in the file).
@@ -475,23 +475,4 @@ fn restore_ease(checkpoint: &mut Checkpoint, path: &Path, data: &Dataset) -> Res
 pub fn load_model(path: &Path, data: &Dataset, device: &Device) -> Result<LoadedModel> {
     let ck = Checkpoint::load(path)?;
     restore(ck, path, data, device)
-}
-
-/// Recomputes strata of a dataset as training would (used to show strata for rule models).
-pub fn strata_for(data: &Dataset, config: &Config) -> (Strata, Strata) {
-    let seed = config.train.seed;
-    (
-        Strata::fit(
-            &Features::compute(data, Side::User),
-            Side::User,
-            config.mclmr.k_user,
-            seed,
-        ),
-        Strata::fit(
-            &Features::compute(data, Side::Item),
-            Side::Item,
-            config.mclmr.k_item,
-            seed.wrapping_add(1),
-        ),
-    )
 }

@@ -11,9 +11,10 @@ use crate::data::{Csr, Dataset};
 use crate::eval::groups::GroupRow;
 use crate::eval::EvalReport;
 use crate::model::causal_graph::{BackdoorVerdict, CausalGraph};
+use crate::model::strata::fit_strata;
 use crate::model::strata::Strata;
 use crate::model::Ranker;
-use crate::train::checkpoint::{strata_for, LoadedModel};
+use crate::train::checkpoint::LoadedModel;
 
 use super::action::BiasResult;
 use super::load::Load;
@@ -176,7 +177,7 @@ impl ModelSlot {
         let ck = &model.checkpoint;
         let (user_strata, item_strata) = match (&ck.user_strata, &ck.item_strata) {
             (Some(u), Some(i)) => (u.clone(), i.clone()),
-            _ => strata_for(data, &ck.config),
+            _ => fit_strata(data, &ck.config),
         };
         let cfg = &ck.config;
         let kind = cfg.model.backbone;
