@@ -52,8 +52,16 @@ fn stratum_extreme(rows: &[&Value], mode: &str, worst: bool) -> Vec<f64> {
 /// The per-stratum tables, or nothing when no row has groups (rows from before they were
 /// recorded).
 pub(super) fn strata_tables(groups: &[(String, String)], by: &Groups) -> String {
-    let has = |r: &&Value| r["groups"].is_array();
-    if !by.values().flatten().any(has) {
+    // Each group's rows that recorded groups, once for both tables.
+    let with_groups: Vec<(&(String, String), Vec<&Value>)> = groups
+        .iter()
+        .map(|key| {
+            let rs = by[key].iter().copied().filter(|r| r["groups"].is_array());
+            (key, rs.collect::<Vec<_>>())
+        })
+        .filter(|(_, rs)| !rs.is_empty())
+        .collect();
+    if with_groups.is_empty() {
         return String::new();
     }
     let buckets: Vec<String> = (1..=5).map(|b| b.to_string()).collect();
@@ -67,17 +75,13 @@ pub(super) fn strata_tables(groups: &[(String, String)], by: &Groups) -> String 
     s.push_str("\n|---|---|");
     s.push_str(&"---:|".repeat(buckets.len()));
     s.push('\n');
-    for key in groups {
-        let rs: Vec<&Value> = by[key].iter().copied().filter(has).collect();
-        if rs.is_empty() {
-            continue;
-        }
+    for (key, rs) in &with_groups {
         s.push_str(&format!("| {} | {} |", key.0, key.1));
         for b in &buckets {
             s.push_str(&format!(
                 " {} / {} |",
-                cell(&bucket_ndcg(&rs, b, "do")),
-                cell(&bucket_ndcg(&rs, b, "raw"))
+                cell(&bucket_ndcg(rs, b, "do")),
+                cell(&bucket_ndcg(rs, b, "raw"))
             ));
         }
         s.push('\n');
@@ -87,19 +91,15 @@ pub(super) fn strata_tables(groups: &[(String, String)], by: &Groups) -> String 
          mean ± std over seeds).\n\n| backbone | variant | worst `do` | worst `raw` | best `do` \
          | best `raw` |\n|---|---|---:|---:|---:|---:|\n",
     );
-    for key in groups {
-        let rs: Vec<&Value> = by[key].iter().copied().filter(has).collect();
-        if rs.is_empty() {
-            continue;
-        }
+    for (key, rs) in &with_groups {
         s.push_str(&format!(
             "| {} | {} | {} | {} | {} | {} |\n",
             key.0,
             key.1,
-            cell(&stratum_extreme(&rs, "do", true)),
-            cell(&stratum_extreme(&rs, "raw", true)),
-            cell(&stratum_extreme(&rs, "do", false)),
-            cell(&stratum_extreme(&rs, "raw", false))
+            cell(&stratum_extreme(rs, "do", true)),
+            cell(&stratum_extreme(rs, "raw", true)),
+            cell(&stratum_extreme(rs, "do", false)),
+            cell(&stratum_extreme(rs, "raw", false))
         ));
     }
     s
