@@ -694,3 +694,21 @@ fn generic_ops_train_the_same_model_as_the_cpu_ops() {
         }
     }
 }
+
+#[test]
+fn a_closed_stdout_pipe_ends_the_command_quietly() {
+    use std::process::{Command as Std, Stdio};
+    // The reader goes away before the command writes (`mclmr data stats … | head -0`): the
+    // command loads the data first, so its first write meets the closed pipe.
+    let mut child = Std::new(assert_cmd::cargo::cargo_bin("mclmr"))
+        .args(["data", "stats", "sample_data"])
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    drop(child.stdout.take());
+    let out = child.wait_with_output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!err.contains("panicked"), "{err}");
+    assert_eq!(out.status.code(), Some(0), "{err}");
+}
