@@ -135,17 +135,15 @@ fn run_one(spec: &Spec, r: &Run, stem: &Path, device: DeviceSpec) -> Result<Valu
     let mut eval = vec!["eval".to_string(), "--model".into()];
     eval.push(model.display().to_string());
     eval.extend(data_args(spec, r));
-    eval.extend(["--device".into(), device.to_string(), "--json".into()]);
-    // The same evaluation per stratum and popularity bucket, for the report's per-group tables.
-    let by_stratum: Vec<String> = eval
-        .iter()
-        .cloned()
-        .chain(["--by".to_string(), "stratum".to_string()])
-        .collect();
-    let result = run_json(&train).and_then(|t| {
-        let e = run_json(&eval)?;
-        Ok((t, e, run_json(&by_stratum)?))
-    });
+    // The groups per stratum and popularity bucket come from the same call, for the report's
+    // per-group tables.
+    eval.extend([
+        "--device".into(),
+        device.to_string(),
+        "--json".into(),
+        "--with-groups".into(),
+    ]);
+    let result = run_json(&train).and_then(|t| Ok((t, run_json(&eval)?)));
     let mut row = json!({
         "id": r.id,
         "grid": spec.name,
@@ -158,7 +156,7 @@ fn run_one(spec: &Spec, r: &Run, stem: &Path, device: DeviceSpec) -> Result<Valu
         "device": device.to_string(),
     });
     match result {
-        Ok((t, e, g)) => {
+        Ok((t, mut e)) => {
             eprintln!(
                 "    do HR@10 {:.4} NDCG@10 {:.4}  raw HR@10 {:.4} NDCG@10 {:.4}  ({} epochs, {:.0}s)",
                 e["do"]["HR@10"].as_f64().unwrap_or(f64::NAN),
@@ -169,9 +167,12 @@ fn run_one(spec: &Spec, r: &Run, stem: &Path, device: DeviceSpec) -> Result<Valu
                 t["seconds"].as_f64().unwrap_or(0.0)
             );
             row["status"] = json!("ok");
+            row["groups"] = e
+                .as_object_mut()
+                .and_then(|o| o.remove("groups"))
+                .unwrap_or(Value::Null);
             row["train"] = t;
             row["eval"] = e;
-            row["groups"] = g["groups"].clone();
         }
         Err(msg) => {
             eprintln!("    failed: {msg}");

@@ -25,6 +25,10 @@ pub struct EvalArgs {
     /// Metrics per group instead: `stratum` (user habit strata, item strata, popularity buckets).
     #[arg(long, value_enum)]
     pub by: Option<crate::cli::causal_cmd::By>,
+    /// With `--json`: add the `--by stratum` groups to the same object (`"groups": […]`), from
+    /// one load of the model and data (what `mclmr grid` records).
+    #[arg(long, requires = "json", conflicts_with = "by")]
+    pub with_groups: bool,
 }
 
 /// `mclmr eval`
@@ -49,6 +53,10 @@ pub fn run_eval(args: EvalArgs) -> Result<()> {
             o.insert("peak_rss_mib".into(), serde_json::json!(peak_rss_mib()));
             if let Some(r) = &routing {
                 o.insert("routing".into(), serde_json::json!(r));
+            }
+            if args.with_groups {
+                let groups = crate::eval::groups::by_stratum(&model.ranker, &data)?;
+                o.insert("groups".into(), serde_json::json!(groups));
             }
         }
         println!("{v}");
