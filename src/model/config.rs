@@ -92,6 +92,11 @@ pub struct MclmrSection {
     /// `v_b` moves `s_c` times that (checkpoints from before this key used 1).
     #[serde(default = "legacy_conversion_scale")]
     pub conversion_scale: f64,
+    /// The item value of the conversion evidence: `rank` (the centred percentile of the buy
+    /// share, bounded) or `log-odds` (the standardised conversion log-odds; checkpoints from
+    /// before this key used it).
+    #[serde(default)]
+    pub conversion_feature: ConversionFeature,
     /// Weight of the tier loss: BPR of bought against interacted-but-not-bought items of the
     /// same user, on the user gate only (0 = off).
     #[serde(default)]
@@ -101,6 +106,19 @@ pub struct MclmrSection {
     /// stratum-level effects live in the confounder terms (0 = off).
     #[serde(default)]
     pub lambda_orth: f64,
+}
+
+/// `mclmr.conversion_feature`: the item value `conv_i` of the conversion evidence.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum ConversionFeature {
+    /// The standardised smoothed log-odds of being bought (unbounded tails).
+    #[default]
+    LogOdds,
+    /// The buy share's percentile among the items, centred to `[-0.5, 0.5]`: the ordering of
+    /// `rule-conversion`, bounded so that a large weight cannot push an item the user
+    /// interacted with below the items they never saw.
+    Rank,
 }
 
 fn legacy_evidence_scale() -> f64 {

@@ -5,6 +5,7 @@
 
 use candle_core::{DType, Result, Tensor};
 
+use super::config::ConversionFeature;
 use super::net::idx;
 use super::params::ParamBuilder;
 use super::strata::Features;
@@ -56,6 +57,45 @@ pub fn conversion_feature_loo(feat: &Features) -> (Vec<f32>, Vec<f32>) {
     (full, loo)
 }
 
+/// Each item's buy share `(b + 0.5) / (t + 5)` (the order of `rule-conversion`) as its mid-rank
+/// percentile among the items, centred to `[-0.5, 0.5]`, and per item the same with one of its
+/// target interactions left out, placed among the full shares. Bounded: with the standardised
+/// log-odds an item the user interacted with could fall far below the items they never saw
+/// (conv_i ≈ −2 to −3 in the tail) once the weight is large. Taobao mf, 8 epochs, start 10,
+/// `raw` HR@10 / NDCG@10: 0.3522 / 0.1774 with it vs 0.3405 / 0.1717 (docs/MODEL.md §5).
+pub fn conversion_rank_loo(feat: &Features) -> (Vec<f32>, Vec<f32>) {
+    let target = feat.width.saturating_sub(2);
+    let share = |b: f64, t: f64| (b + 0.5) / (t + 5.0);
+    let counts: Vec<(f64, f64)> = (0..feat.len())
+        .map(|i| {
+            let t = feat.totals[i] as f64;
+            ((feat.values[i * feat.width + target] as f64 * t).round(), t)
+        })
+        .collect();
+    let full_s: Vec<f64> = counts.iter().map(|&(b, t)| share(b, t)).collect();
+    let mut sorted = full_s.clone();
+    sorted.sort_by(|a, b| a.total_cmp(b));
+    let n = sorted.len().max(1) as f64;
+    // Mid-rank percentile of a value among the full shares.
+    let pct = |v: f64| {
+        let lo = sorted.partition_point(|&x| x < v) as f64;
+        let hi = sorted.partition_point(|&x| x <= v) as f64;
+        (((lo + hi) / 2.0) / n - 0.5) as f32
+    };
+    let full = full_s.iter().map(|&v| pct(v)).collect();
+    let loo = counts
+        .iter()
+        .map(|&(b, t)| {
+            if b >= 1.0 {
+                pct(share(b - 1.0, t - 1.0))
+            } else {
+                pct(share(b, t))
+            }
+        })
+        .collect();
+    (full, loo)
+}
+
 /// The conversion evidence `Σ_b v_b 1[x_b(u,i) > 0] conv_i` of a pair: the item's conversion
 /// value on the items the user interacted with, one weight `v_b = s_c · ν_b` per auxiliary
 /// behavior (`ν` is `causal.conv_evidence`, `s_c` is `mclmr.conversion_scale`). A function of the
@@ -75,15 +115,18 @@ pub struct ConversionEvidence {
 }
 
 impl ConversionEvidence {
-    /// The values of `item_features` for `n_aux` auxiliary behaviors, the weights created under
+    /// The values (`feature`) of `item_features` for `n_aux` auxiliary behaviors, the weights created under
     /// `vb` (`causal.`) so that `v_b` starts at `start`.
     pub fn new(
         item_features: &Features,
-        n_aux: usize,
+        (n_aux, feature): (usize, ConversionFeature),
         (start, scale): (f64, f64),
         vb: ParamBuilder<'_>,
     ) -> crate::error::Result<Self> {
-        let (full, loo) = conversion_feature_loo(item_features);
+        let (full, loo) = match feature {
+            ConversionFeature::Rank => conversion_rank_loo(item_features),
+            ConversionFeature::LogOdds => conversion_feature_loo(item_features),
+        };
         let (n, device) = (full.len(), vb.device());
         Ok(ConversionEvidence {
             full: Tensor::from_vec(full.clone(), n, &device)?,
@@ -152,5 +195,35 @@ mod tests {
             totals: vec![4, 4],
         };
         assert_eq!(conversion_feature(&same), vec![0.0, 0.0]);
+    }
+
+    #[test]
+    fn conversion_rank_is_the_buy_share_order_bounded_and_centred_with_a_lower_left_out_value() {
+        // Items with 10 interactions and 0, 2, 5 buys, one with 2 (one buy), one without any.
+        let rows = [(10u32, 0.0f32), (10, 0.2), (10, 0.5), (2, 0.5), (0, 0.0)];
+        let feat = Features {
+            width: 3,
+            values: rows.iter().flat_map(|&(_, b)| [1.0 - b, b, 0.5]).collect(),
+            totals: rows.iter().map(|r| r.0).collect(),
+        };
+        let (full, loo) = conversion_rank_loo(&feat);
+        // Shares (b + 0.5) / (t + 5): 0.033, 0.167, 0.367, 0.214, 0.1.
+        let order = [0usize, 4, 1, 3, 2];
+        for w in order.windows(2) {
+            assert!(full[w[0]] < full[w[1]], "{full:?}");
+        }
+        assert!(full.iter().all(|v| (-0.5..=0.5).contains(v)), "{full:?}");
+        let mean: f32 = full.iter().sum::<f32>() / full.len() as f32;
+        assert!(mean.abs() < 1e-6, "{mean}");
+        // A purchase left out lowers the value of items with one; items without keep theirs.
+        assert!(loo[2] < full[2] && loo[3] < full[3], "{loo:?}");
+        assert_eq!((loo[0], loo[4]), (full[0], full[4]));
+        // Ties share their mid-rank.
+        let same = Features {
+            width: 3,
+            values: vec![0.5, 0.5, 1.0, 0.5, 0.5, 1.0],
+            totals: vec![4, 4],
+        };
+        assert_eq!(conversion_rank_loo(&same).0, vec![0.0, 0.0]);
     }
 }

@@ -112,7 +112,7 @@ impl Blocks {
                 let (start, scale) = (m.conversion_start, m.conversion_scale);
                 conversion = Some(ConversionEvidence::new(
                     &item.features,
-                    n_aux,
+                    (n_aux, m.conversion_feature),
                     (start, scale),
                     vb,
                 )?);
