@@ -51,6 +51,12 @@ pub enum Command {
     /// Items the confounders push, exposure by popularity, do/raw overlap per user stratum.
     Bias(causal_cmd::BiasArgs),
     /// One user's top-K after dropping or adding interactions of their history.
+    ///
+    /// Exact for the evidence and conversion terms, the target mask and the user side of the
+    /// routing and confounder terms (habit and routing features, gate, fused Z_u, habit stratum
+    /// by the nearest trained centroid, c^U(u)). Kept at their trained values, and said in the
+    /// output: the propagation of the graph backbones (the user's P^b), the population
+    /// statistics, and the edited item's own side.
     Whatif(causal_cmd::WhatifArgs),
     /// Write a self-contained HTML or Markdown report (metrics, bias charts, explanations).
     Report(causal_cmd::ReportArgs),
