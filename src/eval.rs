@@ -16,7 +16,7 @@ use serde::{Deserialize, Serialize};
 use crate::data::{Csr, Dataset};
 use crate::error::Result;
 use crate::model::{Mode, Ranker};
-pub use full_report::{full_report, EvalReport};
+pub use full_report::{full_report, full_report_with_groups, EvalReport};
 use metrics::{at_k, gini, top_k, KS};
 
 /// Which held-out pairs to evaluate against.
@@ -133,10 +133,20 @@ pub fn rank_users(
     Ok(out)
 }
 
+/// The longest list the metrics read (`max(KS)`).
+pub(crate) fn k_max() -> usize {
+    *KS.iter().max().unwrap_or(&50)
+}
+
 /// Evaluates one mode on a prepared task.
 pub fn evaluate(ranker: &Ranker, task: &EvalTask, mode: Mode) -> Result<ModeResult> {
-    let kmax = *KS.iter().max().unwrap_or(&50);
-    let lists = rank_users(ranker, &task.users, mode, kmax, &task.mask)?;
+    let lists = rank_users(ranker, &task.users, mode, k_max(), &task.mask)?;
+    Ok(evaluate_lists(ranker, task, &lists))
+}
+
+/// The metrics and bias diagnostics of `lists`, the [`k_max`] top lists of `task.users` (same
+/// order).
+fn evaluate_lists(ranker: &Ranker, task: &EvalTask, lists: &[Vec<u32>]) -> ModeResult {
     let mut sums: BTreeMap<String, f64> = BTreeMap::new();
     let mut exposure = vec![0u64; ranker.n_items()];
     let mut pop_sum = 0f64;
@@ -169,7 +179,7 @@ pub fn evaluate(ranker: &Ranker, task: &EvalTask, mode: Mode) -> Result<ModeResu
     let n = task.users.len().max(1) as f64;
     let metrics = sums.into_iter().map(|(k, v)| (k, v / n)).collect();
     let covered = exposure.iter().filter(|&&c| c > 0).count();
-    Ok(ModeResult {
+    ModeResult {
         metrics,
         bias: BiasReport {
             mean_popularity: pop_sum / pop_n.max(1) as f64,
@@ -178,5 +188,5 @@ pub fn evaluate(ranker: &Ranker, task: &EvalTask, mode: Mode) -> Result<ModeResu
             longtail_hr10: lt_hits as f64 / lt_users.max(1) as f64,
         },
         users: task.users.len(),
-    })
+    }
 }

@@ -5,7 +5,8 @@ use std::collections::BTreeMap;
 
 use serde::{Deserialize, Serialize};
 
-use super::{evaluate, BiasReport, EvalTask, Split};
+use super::groups::{self, GroupRow};
+use super::{evaluate, evaluate_lists, k_max, rank_users, BiasReport, EvalTask, Split};
 use crate::data::Dataset;
 use crate::error::Result;
 use crate::model::{Mode, Ranker};
@@ -32,14 +33,43 @@ pub struct EvalReport {
 
 /// Runs the whole evaluation.
 pub fn full_report(ranker: &Ranker, data: &Dataset) -> Result<EvalReport> {
+    Ok(report(ranker, data, false)?.0)
+}
+
+/// [`full_report`] and the per-group table of [`groups::by_stratum`], both from one ranking
+/// of the test users (`mclmr eval --json --with-groups`).
+pub fn full_report_with_groups(
+    ranker: &Ranker,
+    data: &Dataset,
+) -> Result<(EvalReport, Vec<GroupRow>)> {
+    let (rep, groups) = report(ranker, data, true)?;
+    Ok((rep, groups.unwrap_or_default()))
+}
+
+/// The report, and with `with_groups` the per-group table from the same test lists. The
+/// report's `seconds` leave the groups out.
+fn report(
+    ranker: &Ranker,
+    data: &Dataset,
+    with_groups: bool,
+) -> Result<(EvalReport, Option<Vec<GroupRow>>)> {
     let start = std::time::Instant::now();
     let task = EvalTask::new(data, Split::Test, None);
-    let d = evaluate(ranker, &task, Mode::Do)?;
-    let r = if ranker.has_causal() {
-        evaluate(ranker, &task, Mode::Raw)?
+    let ld = rank_users(ranker, &task.users, Mode::Do, k_max(), &task.mask)?;
+    let lr = if ranker.has_causal() {
+        Some(rank_users(
+            ranker,
+            &task.users,
+            Mode::Raw,
+            k_max(),
+            &task.mask,
+        )?)
     } else {
-        d.clone()
+        None
     };
+    let lr = lr.as_deref().unwrap_or(&ld);
+    let d = evaluate_lists(ranker, &task, &ld);
+    let r = evaluate_lists(ranker, &task, lr);
     let mut bias = BTreeMap::new();
     bias.insert("do".to_string(), d.bias.clone());
     bias.insert("raw".to_string(), r.bias.clone());
@@ -59,12 +89,14 @@ pub fn full_report(ranker: &Ranker, data: &Dataset) -> Result<EvalReport> {
         }
         _ => None,
     };
-    Ok(EvalReport {
+    let rep = EvalReport {
         do_: d.metrics,
         raw: r.metrics,
         bias,
         interventional,
         users: task.users.len(),
         seconds: start.elapsed().as_secs_f64(),
-    })
+    };
+    let groups = with_groups.then(|| groups::groups_of(ranker, &task, &ld, lr));
+    Ok((rep, groups))
 }

@@ -11,7 +11,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use super::metrics::{at_k, KS};
-use super::{rank_users, EvalTask, Split};
+use super::{k_max, rank_users, EvalTask, Split};
 use crate::data::Dataset;
 use crate::error::Result;
 use crate::model::{Mode, Ranker};
@@ -63,13 +63,28 @@ fn metrics(lists: &[&Vec<u32>], rel: &[Vec<u32>]) -> BTreeMap<String, f64> {
 /// The per-group table on the test split.
 pub fn by_stratum(ranker: &Ranker, data: &Dataset) -> Result<Vec<GroupRow>> {
     let task = EvalTask::new(data, Split::Test, None);
-    let kmax = *KS.iter().max().unwrap_or(&50);
-    let ld = rank_users(ranker, &task.users, Mode::Do, kmax, &task.mask)?;
+    let ld = rank_users(ranker, &task.users, Mode::Do, k_max(), &task.mask)?;
     let lr = if ranker.has_causal() {
-        rank_users(ranker, &task.users, Mode::Raw, kmax, &task.mask)?
+        Some(rank_users(
+            ranker,
+            &task.users,
+            Mode::Raw,
+            k_max(),
+            &task.mask,
+        )?)
     } else {
-        ld.clone()
+        None
     };
+    Ok(groups_of(ranker, &task, &ld, lr.as_deref().unwrap_or(&ld)))
+}
+
+/// The per-group table of the test `task` from its `do` and `raw` top lists `ld`, `lr`.
+pub(super) fn groups_of(
+    ranker: &Ranker,
+    task: &EvalTask,
+    ld: &[Vec<u32>],
+    lr: &[Vec<u32>],
+) -> Vec<GroupRow> {
     let (ustrat, istrat) = match ranker {
         Ranker::Neural(inf) if inf.causal.is_some() => {
             (inf.user_stratum.clone(), inf.item_stratum.clone())
@@ -85,7 +100,7 @@ pub fn by_stratum(ranker: &Ranker, data: &Dataset) -> Result<Vec<GroupRow>> {
         }
         for (s, idx) in groups {
             let rel: Vec<Vec<u32>> = idx.iter().map(|&r| task.relevant[r].clone()).collect();
-            rows.push(row("user_stratum", s.to_string(), &idx, &ld, &lr, rel));
+            rows.push(row("user_stratum", s.to_string(), &idx, ld, lr, rel));
         }
     }
     // Item groups: item strata, then popularity buckets.
@@ -122,10 +137,10 @@ pub fn by_stratum(ranker: &Ranker, data: &Dataset) -> Result<Vec<GroupRow>> {
             } else {
                 g.to_string()
             };
-            rows.push(row(by, label, &idx, &ld, &lr, rel));
+            rows.push(row(by, label, &idx, ld, lr, rel));
         }
     }
-    Ok(rows)
+    rows
 }
 
 fn row(

@@ -37,7 +37,12 @@ pub fn run_eval(args: EvalArgs) -> Result<()> {
     if args.by.is_some() {
         return crate::cli::causal_cmd::print_groups(&model.ranker, &data, args.json);
     }
-    let report = eval::full_report(&model.ranker, &data)?;
+    let (report, groups) = if args.with_groups {
+        let (report, groups) = eval::full_report_with_groups(&model.ranker, &data)?;
+        (report, Some(groups))
+    } else {
+        (eval::full_report(&model.ranker, &data)?, None)
+    };
     let routing = match &model.ranker {
         Ranker::Neural(inf) => {
             if let Some(path) = &args.gates {
@@ -54,9 +59,8 @@ pub fn run_eval(args: EvalArgs) -> Result<()> {
             if let Some(r) = &routing {
                 o.insert("routing".into(), serde_json::json!(r));
             }
-            if args.with_groups {
-                let groups = crate::eval::groups::by_stratum(&model.ranker, &data)?;
-                o.insert("groups".into(), serde_json::json!(groups));
+            if let Some(g) = &groups {
+                o.insert("groups".into(), serde_json::json!(g));
             }
         }
         println!("{v}");
