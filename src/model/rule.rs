@@ -105,8 +105,14 @@ pub fn buy_share(data: &Dataset) -> Vec<f64> {
     }
     buys.iter()
         .zip(&all)
-        .map(|(&b, &t)| (b as f64 + 0.5) / (t as f64 + 5.0))
+        .map(|(&b, &t)| smoothed_share(b as f64, t as f64))
         .collect()
+}
+
+/// The smoothed buy share `(b + 0.5) / (t + 5)` of an item with `b` target training pairs out
+/// of `t` training pairs over every behavior (also the conversion evidence's rank value).
+pub fn smoothed_share(b: f64, t: f64) -> f64 {
+    (b + 0.5) / (t + 5.0)
 }
 
 #[cfg(test)]
